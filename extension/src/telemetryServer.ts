@@ -1,0 +1,84 @@
+import * as vscode from 'vscode';
+import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { ServerInfoRequest, type ServerInfo } from '../../protocol/lsp';
+import type { ServerStatus } from '../../protocol/serverStatus';
+
+/** Port the telemetry server's inspector listens on when the extension runs under the debugger (.vscode/launch.json). */
+const SERVER_INSPECT_PORT = 6010;
+
+/**
+ * The telemetry server runs in its own Node process, reached over IPC by vscode-languageclient, so
+ * decoding and aggregation never run on the extension host's thread. This class owns that process:
+ * its lifetime is shorter than the extension's (restart makes a new one), so its disposables are kept
+ * apart from the extension's.
+ */
+export class TelemetryServer implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private current: ServerStatus = { state: 'stopped' };
+  private readonly statusEmitter = new vscode.EventEmitter<ServerStatus>();
+  readonly onDidChangeStatus = this.statusEmitter.event;
+
+  constructor(
+    private readonly serverModule: string,
+    private readonly output: vscode.LogOutputChannel,
+  ) {}
+
+  get status(): ServerStatus {
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    const debugOptions = { execArgv: ['--nolazy', `--inspect=${SERVER_INSPECT_PORT}`] };
+    const serverOptions: ServerOptions = {
+      run: { module: this.serverModule, transport: TransportKind.ipc },
+      debug: { module: this.serverModule, transport: TransportKind.ipc, options: debugOptions },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [{ scheme: 'file', language: 'python' }],
+      outputChannel: this.output,
+    };
+    const client = new LanguageClient('reactorscope', 'Reactor Scope Telemetry Server', serverOptions, clientOptions);
+    this.client = client;
+    client.onDidChangeState(({ newState }) => {
+      if (newState === State.Stopped && this.client === client) this.setStatus({ state: 'stopped', reason: 'the server exited' });
+    });
+    this.setStatus({ state: 'starting' });
+    try {
+      await client.start();
+      const info = await client.sendRequest(ServerInfoRequest.type);
+      this.setStatus({ state: 'running', pid: info.pid });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.output.error(`Telemetry server failed to start: ${reason}`);
+      this.setStatus({ state: 'stopped', reason });
+    }
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client?.isRunning()) await client.stop();
+    this.setStatus({ state: 'stopped' });
+  }
+
+  /** Asks the running server about itself; rejects when no server runs. */
+  async info(): Promise<ServerInfo> {
+    if (!this.client?.isRunning()) throw new Error('the telemetry server is not running');
+    return this.client.sendRequest(ServerInfoRequest.type);
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.statusEmitter.dispose();
+  }
+
+  private setStatus(status: ServerStatus): void {
+    this.current = status;
+    this.statusEmitter.fire(status);
+  }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Debian packages that the build, the tests and the demo need and a fresh machine lacks:
+#   chromium            the browser side of the VS Code host (driven headless by playwright-core)
+#   libkrb5-dev, make, g++, pkg-config   code-server's postinstall compiles native modules
+#   python3-twisted     the older Twisted (22.4) the runtime is tested against on the system Python
+#   python3-pytest      pytest for that system Python
+#   python3-venv        the virtual environment that holds the newest Twisted
+set -euo pipefail
+packages=(chromium libkrb5-dev make g++ pkg-config curl python3 python3-venv python3-twisted python3-pytest)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system: all Debian packages present"
+  exit 0
+fi
+echo "system: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,121 @@
+// `npm test`: installs what is missing, then runs every suite and ends with one line
+// `N passed, N failed` summing them all; exits non-zero on any failure.
+//   checks        eslint, tsc --noEmit, the esbuild bundle (one check each)
+//   unit          TypeScript unit tests on node:test
+//   python        pytest on the newest Twisted (.venv) and on Debian's Twisted 22.4 (/usr/bin/python3)
+//   integration   Mocha inside a real VS Code extension host (code-server + headless Chromium)
+// `npm test -- unit python` runs only the named groups (setup and build still run).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const resultsDir = join(root, 'dist-test', 'results');
+const groups = process.argv.slice(2);
+const wanted = (group) => groups.length === 0 || groups.includes(group);
+
+const results = [];
+
+function run(command, args, options = {}) {
+  console.log(`\n$ ${[command, ...args].join(' ')}`);
+  return spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+}
+
+/** A check counts one pass or one failure. */
+function check(name, command, args, options) {
+  const ok = run(command, args, options).status === 0;
+  results.push({ name, passed: ok ? 1 : 0, failed: ok ? 0 : 1, skipped: 0 });
+  return ok;
+}
+
+/** A suite's counts come from its runner's report; a runner that failed without reporting counts one failure. */
+function suite(name, command, args, readCounts, options) {
+  const status = run(command, args, options).status;
+  let counts;
+  try {
+    counts = readCounts();
+  } catch (error) {
+    console.error(`${name}: no report (${error.message})`);
+  }
+  if (!counts) counts = { passed: 0, failed: 1, skipped: 0 };
+  if (status !== 0 && counts.failed === 0) counts.failed = 1;
+  if (counts.passed + counts.failed === 0) {
+    console.error(`${name}: ran no test`);
+    counts.failed = 1;
+  }
+  results.push({ name, ...counts });
+}
+
+function tapCounts(file) {
+  const tap = readFileSync(file, 'utf8');
+  const count = (key) => Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(tap)?.[1] ?? NaN);
+  const counts = { passed: count('pass'), failed: count('fail') + count('cancelled'), skipped: count('skipped') + count('todo') };
+  if (Object.values(counts).some(Number.isNaN)) throw new Error(`${file} has no TAP summary`);
+  return counts;
+}
+
+function junitCounts(file) {
+  const xml = readFileSync(file, 'utf8');
+  const suiteTag = /<testsuite\b[^>]*>/.exec(xml)?.[0];
+  if (!suiteTag) throw new Error(`${file} has no <testsuite>`);
+  const attr = (name) => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(suiteTag)?.[1] ?? 0);
+  const failed = attr('failures') + attr('errors');
+  const skipped = attr('skipped');
+  return { passed: attr('tests') - failed - skipped, failed, skipped };
+}
+
+function jsonCounts(file) {
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+const setup = run('bash', ['scripts/setup.sh']);
+if (setup.status !== 0) {
+  console.error('setup failed: see above');
+  console.log('\n0 passed, 1 failed');
+  process.exit(1);
+}
+
+rmSync(resultsDir, { recursive: true, force: true });
+mkdirSync(resultsDir, { recursive: true });
+const eslint = join(root, 'node_modules/.bin/eslint');
+const tsc = join(root, 'node_modules/.bin/tsc');
+
+if (wanted('checks')) {
+  check('eslint', eslint, ['.']);
+  check('tsc --noEmit', tsc, ['--noEmit', '-p', '.']);
+}
+const built = check('build', process.execPath, ['scripts/build.mjs']);
+
+if (built && wanted('unit')) {
+  const unitDir = join(root, 'dist-test/unit');
+  const files = readdirSync(unitDir).filter((f) => f.endsWith('.test.js')).map((f) => join(unitDir, f));
+  const tap = join(resultsDir, 'unit.tap');
+  suite('unit', process.execPath,
+    ['--enable-source-maps', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
+    () => tapCounts(tap));
+}
+
+if (wanted('python')) {
+  const pythons = [
+    ['python (newest Twisted, .venv)', join(root, '.venv/bin/python'), 'newest'],
+    ["python (Debian's Twisted, /usr/bin/python3)", '/usr/bin/python3', 'debian'],
+  ];
+  for (const [name, python, tag] of pythons) {
+    const xml = join(resultsDir, `pytest-${tag}.xml`);
+    suite(name, python, ['-m', 'pytest', `--junitxml=${xml}`], () => junitCounts(xml), { cwd: join(root, 'runtime') });
+  }
+}
+
+if (built && wanted('integration')) {
+  const json = join(resultsDir, 'integration.json');
+  suite('integration (VS Code host)', process.execPath, ['dist-test/integration/runTest.js', json], () =>
+    existsSync(json) ? jsonCounts(json) : undefined);
+}
+
+console.log('\nSuites:');
+for (const r of results) console.log(`  ${r.failed ? 'FAIL' : 'ok  '} ${r.name}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}`);
+const sum = (key) => results.reduce((n, r) => n + r[key], 0);
+const skipped = sum('skipped');
+console.log(`\n${sum('passed')} passed, ${sum('failed')} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(sum('failed') > 0 ? 1 : 0);

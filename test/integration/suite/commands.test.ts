@@ -1,0 +1,13 @@
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { activated, manifest } from './helpers';
+
+describe('commands', () => {
+  it('registers exactly the commands package.json declares', async () => {
+    await activated();
+    const declared = manifest().contributes.commands.map((c) => c.command).sort();
+    const registered = (await vscode.commands.getCommands(true)).filter((id) => id.startsWith('reactorscope.')).sort();
+    assert.ok(declared.length > 0);
+    assert.deepEqual(registered, declared);
+  });
+});

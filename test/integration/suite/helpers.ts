@@ -1,0 +1,60 @@
+import * as vscode from 'vscode';
+import type { ReactorScopeApi } from '../../../extension/src/extension';
+
+export const EXTENSION_ID = 'reactorscope.reactorscope';
+
+/** The parts of package.json the tests read. */
+export interface Manifest {
+  version: string;
+  contributes: { commands: { command: string; title: string }[] };
+}
+
+export function extension(): vscode.Extension<ReactorScopeApi> {
+  const ext = vscode.extensions.getExtension<ReactorScopeApi>(EXTENSION_ID);
+  if (!ext) throw new Error(`${EXTENSION_ID} is not loaded in this extension host`);
+  return ext;
+}
+
+export function manifest(): Manifest {
+  return extension().packageJSON as Manifest;
+}
+
+/** Resolves once the extension has activated (on its own activation events). */
+export function activated(): Promise<true> {
+  return waitFor('the extension to activate', () => (extension().isActive ? true : undefined));
+}
+
+/** Polls `probe` until it returns a value or `timeoutMs` passes; the last error explains a timeout. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+  const cause = lastError instanceof Error ? `: ${lastError.message}` : '';
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
+}
+
+export interface WebviewSnapshot {
+  view: string;
+  testids: Record<string, { text: string; data: Record<string, string> }>;
+}
+
+/** What the browser really rendered in each webview, read through the launcher's browser probe. */
+export async function readWebviews(): Promise<WebviewSnapshot[]> {
+  const probe = process.env.REACTORSCOPE_BROWSER_PROBE;
+  if (!probe) throw new Error('REACTORSCOPE_BROWSER_PROBE is not set: run the suite through scripts/host/code');
+  const response = await fetch(`${probe}/webviews`);
+  if (!response.ok) throw new Error(`browser probe answered ${response.status}`);
+  return (await response.json()) as WebviewSnapshot[];
+}

@@ -1,0 +1,59 @@
+/** package.json, the code's command ids and the README's tables describe one set of contributions. */
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Commands } from '../../extension/src/ids';
+
+const root = join(__dirname, '../..');
+interface Manifest {
+  contributes: {
+    commands: { command: string; title: string; category: string }[];
+    configuration: { properties: Record<string, { default: unknown; description: string }> };
+  };
+}
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Manifest;
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const declaredCommands = manifest.contributes.commands;
+const declaredSettings = manifest.contributes.configuration.properties;
+
+/** Rows of the markdown table under `## heading`: the cells of each row after the header line. */
+function tableRows(heading: string): string[][] {
+  const section = readme.split(/^## /m).find((s) => s.startsWith(`${heading}\n`));
+  assert.ok(section, `README has a "## ${heading}" section`);
+  return section
+    .split('\n')
+    .filter((line) => line.startsWith('|'))
+    .slice(2)
+    .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
+}
+
+test('the code registers exactly the command ids package.json declares', () => {
+  assert.deepEqual(Object.values(Commands).sort(), declaredCommands.map((c) => c.command).sort());
+});
+
+test('every command has a title and the Reactor Scope category', () => {
+  for (const c of declaredCommands) {
+    assert.ok(c.title.length > 0, c.command);
+    assert.equal(c.category, 'Reactor Scope', c.command);
+  }
+});
+
+test('the README commands table matches package.json', () => {
+  const rows = tableRows('Commands').map(([title, id]) => ({ title, id }));
+  const expected = declaredCommands.map((c) => ({ title: `Reactor Scope: ${c.title}`, id: `\`${c.command}\`` }));
+  assert.deepEqual(rows, expected);
+});
+
+test('the README settings table matches package.json', () => {
+  const rows = tableRows('Settings').map(([id, fallback]) => ({ id, fallback }));
+  const expected = Object.entries(declaredSettings).map(([id, s]) => ({
+    id: `\`${id}\``,
+    fallback: `\`${JSON.stringify(s.default)}\``,
+  }));
+  assert.deepEqual(rows, expected);
+});
+
+test('every setting has a description', () => {
+  for (const [id, s] of Object.entries(declaredSettings)) assert.ok(s.description?.length > 10, id);
+});

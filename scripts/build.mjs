@@ -40,12 +40,15 @@ const builds = [
   },
 ];
 
-// esbuild's default watch log does not say when a rebuild starts or ends, which a
-// background problem matcher needs; this plugin prints both.
+// esbuild's watch log does not say when a rebuild starts or ends, which the background problem matcher in
+// .vscode/tasks.json needs; this plugin prints both, once for all entry points building together.
+let building = 0;
 const problemMatcherMarks = {
   name: 'problem-matcher-marks',
   setup(build) {
-    build.onStart(() => console.log('[watch] build started'));
+    build.onStart(() => {
+      if (building++ === 0) console.log('[watch] build started');
+    });
     build.onEnd((result) => {
       const report = (mark, messages) => {
         for (const { text, location } of messages) {
@@ -55,7 +58,7 @@ const problemMatcherMarks = {
       };
       report('✘ [ERROR]', result.errors);
       report('▲ [WARNING]', result.warnings);
-      console.log('[watch] build finished');
+      if (--building === 0) console.log('[watch] build finished');
     });
   },
 };

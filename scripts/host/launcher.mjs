@@ -80,6 +80,8 @@ function makeProfile(root) {
       'extensions.autoCheckUpdates': false,
       'update.mode': 'none',
       'workbench.tips.enabled': false,
+      'workbench.secondarySideBar.defaultVisibility': 'hidden',
+      'chat.disableAIFeatures': true,
     }),
   );
   writeFileSync(join(root, 'config.yaml'), 'auth: none\ncert: false\n');
@@ -105,7 +107,7 @@ function installExtension(root, dirs, vsix) {
   if (result.status !== 0) fail(`installing ${vsix} failed:\n${result.stdout}${result.stderr}`);
 }
 
-async function startCodeServer(root, dirs, port, quiet) {
+async function startCodeServer(root, dirs, port) {
   const child = spawn(
     process.execPath,
     [codeServerEntry, '--config', join(root, 'config.yaml'), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
@@ -115,10 +117,10 @@ async function startCodeServer(root, dirs, port, quiet) {
     // Its own process group, so a lingering file-watcher child goes down with it.
     { env: codeServerEnv(root), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // Kept for the failure message only: code-server's own log is noise when all goes well.
   let log = '';
   const keep = (chunk) => {
     log += chunk;
-    if (!quiet) process.stderr.write(chunk);
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
@@ -206,7 +208,7 @@ async function main() {
   const dirs = makeProfile(root);
   if (options.vsix) installExtension(root, dirs, options.vsix);
   const port = options.port ?? (await freePort());
-  const codeServer = await startCodeServer(root, dirs, port, testMode);
+  const codeServer = await startCodeServer(root, dirs, port);
   let browser;
   let probe;
   const cleanup = async () => {
@@ -262,10 +264,11 @@ async function main() {
     process.exit(code);
   }
 
-  // serve + check: the extension is active once its status bar item is on screen.
+  // serve + check: the extension is active, and its telemetry server runs, once its status bar item shows
+  // the running icon (extension/src/statusBar.ts).
   await page.goto(url);
   const item = page.locator('.statusbar-item', { hasText: 'Reactor Scope' }).first();
-  await item.waitFor({ timeout: 90_000 });
+  await item.locator('.codicon-pulse').waitFor({ timeout: 90_000 });
   if (options.screenshot) await page.screenshot({ path: options.screenshot });
   console.log(`Reactor Scope demo: extension active (status bar: "${(await item.innerText()).trim()}")`);
   if (options.screenshot) console.log(`Reactor Scope demo: screenshot saved to ${options.screenshot}`);

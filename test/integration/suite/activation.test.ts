@@ -1,18 +1,18 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { activated, extension, manifest, waitFor } from './helpers';
+import { activated, manifest, waitFor } from './helpers';
 
 describe('activation', () => {
   it('activates on a Python workspace without being asked', async () => {
     assert.ok(vscode.workspace.workspaceFolders?.[0], 'the examples workspace is open');
     const pythonFiles = await vscode.workspace.findFiles('**/*.py', undefined, 1);
     assert.equal(pythonFiles.length, 1, 'the workspace holds Python files');
-    // workspaceContains:**/*.py activates it; nothing in this suite calls activate().
+    // workspaceContains:**/*.py activates it; activated() waits for that before it asks for the API.
     await activated();
   });
 
   it('starts the telemetry server in a process of its own', async () => {
-    const api = extension().exports;
+    const api = await activated();
     const status = await waitFor('the server to run', () => {
       const s = api.serverStatus();
       return s.state === 'running' ? s : undefined;
@@ -24,7 +24,7 @@ describe('activation', () => {
   });
 
   it('restarts the telemetry server on command', async () => {
-    const api = extension().exports;
+    const api = await activated();
     const before = (await api.serverInfo()).pid;
     await vscode.commands.executeCommand('reactorscope.restartServer');
     const after = await api.serverInfo();

@@ -19,9 +19,15 @@ export function manifest(): Manifest {
   return extension().packageJSON as Manifest;
 }
 
-/** Resolves once the extension has activated (on its own activation events). */
-export function activated(): Promise<true> {
-  return waitFor('the extension to activate', () => (extension().isActive ? true : undefined));
+/**
+ * Resolves with the extension's API once it has activated on its own activation events. `isActive` turns
+ * true even when `activate()` threw, so this also requires the activation to have returned the API.
+ */
+export async function activated(): Promise<ReactorScopeApi> {
+  await waitFor('the extension to activate', () => (extension().isActive ? true : undefined));
+  const api = await extension().activate(); // already active: returns the result of that activation
+  if (typeof api?.serverStatus !== 'function') throw new Error('activate() did not return the Reactor Scope API');
+  return api;
 }
 
 /** Polls `probe` until it returns a value or `timeoutMs` passes; the last error explains a timeout. */

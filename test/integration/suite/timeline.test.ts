@@ -1,11 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { activated, extension, readWebviews, waitFor } from './helpers';
+import { activated, readWebviews, waitFor } from './helpers';
 
 describe('timeline panel', () => {
   it('opens and renders the server state in the browser', async () => {
-    await activated();
-    const { pid } = await extension().exports.serverInfo();
+    const { pid } = await (await activated()).serverInfo();
     await vscode.commands.executeCommand('reactorscope.showTimeline');
     await waitFor('a "Reactor Timeline" tab', () =>
       vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label === 'Reactor Timeline'));

@@ -4,6 +4,7 @@
 //   unit          TypeScript unit tests on node:test
 //   python        pytest on the newest Twisted (.venv) and on Debian's Twisted 22.4 (/usr/bin/python3)
 //   integration   Mocha inside a real VS Code extension host (code-server + headless Chromium)
+//   demo          `npm run demo`'s code-server path, stopping after its check that the extension is active
 // `npm test -- unit python` runs only the named groups (setup and build still run).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -112,6 +113,10 @@ if (built && wanted('integration')) {
   suite('integration (VS Code host)', process.execPath, ['dist-test/integration/runTest.js', json], () =>
     existsSync(json) ? jsonCounts(json) : undefined);
 }
+
+// Last, because packaging makes a production build over dist/: the .vsix a user would install, installed
+// into code-server and checked in a browser to activate (the path `npm run demo` takes without a desktop code).
+if (wanted('demo')) check('demo (packaged .vsix activates in code-server)', process.execPath, ['scripts/demo.mjs', '--exit']);
 
 console.log('\nSuites:');
 for (const r of results) console.log(`  ${r.failed ? 'FAIL' : 'ok  '} ${r.name}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}`);

@@ -19,6 +19,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   context.subscriptions.push(output);
   const server = new TelemetryServer(context.asAbsolutePath('dist/server.js'), output);
   telemetryServer = server;
+  context.subscriptions.push(server);
 
   registerStatusBar(context, server);
   registerTimelinePanel(context, server);
@@ -28,6 +29,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   return { serverStatus: () => server.status, serverInfo: () => server.info() };
 }
 
+/** Stops the server gracefully; VS Code disposes the subscriptions (and so the server object) afterwards. */
 export async function deactivate(): Promise<void> {
   await telemetryServer?.stop();
   telemetryServer = undefined;

@@ -1,0 +1,335 @@
+/**
+ * The wire format between the shim and the telemetry server, version 1: docs/protocol.md.
+ *
+ * Twin of runtime/reactorscope/wire.py; the golden fixtures in test/fixtures/wire/ hold the two in step.
+ * The decoder turns EVENTS columns into typed arrays without an object per event. 64-bit integers become
+ * numbers: exact up to 2^53 ns (104 days) from the session origin, which bounds a session's length.
+ */
+
+export const MAGIC = 'RSCOPE';
+export const VERSION = 1;
+export const PREAMBLE_SIZE = 8;
+export const HEADER_SIZE = 8;
+export const MAX_PAYLOAD = 16 * 1024 * 1024;
+
+export const FrameType = {
+  hello: 0x01,
+  sites: 0x02,
+  events: 0x03,
+  stall: 0x04,
+  gauges: 0x05,
+  loop: 0x06,
+  meta: 0x07,
+  goodbye: 0x08,
+  attach: 0x09,
+} as const;
+
+/** The EVENTS frame's kind column. 1-4 ran from the reactor loop; 5-6 ran nested inside one of those. */
+export const EventKind = {
+  timer: 1,
+  ioRead: 2,
+  ioWrite: 3,
+  threadCall: 4,
+  deferred: 5,
+  coroutine: 6,
+} as const;
+
+/** The GAUGES frame's ids. */
+export const Gauge = {
+  pendingCalls: 1,
+  readers: 2,
+  writers: 3,
+  threadpoolQueue: 4,
+  threadpoolBusy: 5,
+  threadpoolIdle: 6,
+  threadCallQueue: 7,
+  cpuUser: 8,
+  cpuSystem: 9,
+  rss: 10,
+  gcGen0: 11,
+  gcGen1: 12,
+  gcGen2: 13,
+  eventsDropped: 14,
+  samplesDropped: 15,
+} as const;
+
+export type Metadata = Record<string, unknown>;
+export interface Site {
+  id: number;
+  line: number;
+  file: string;
+  name: string;
+}
+export interface StallSample {
+  t: number;
+  /** (site, line) pairs, innermost frame first. */
+  stack: [number, number][];
+}
+
+export type Frame =
+  | { type: 'hello'; token: string; pid: number; originWallNs: number; metadata: Metadata }
+  | { type: 'sites'; sites: Site[] }
+  | { type: 'events'; start: Float64Array; duration: Float64Array; site: Uint32Array; kind: Uint8Array }
+  | { type: 'stall'; callbackStart: number; site: number; kind: number; samples: StallSample[] }
+  | { type: 'gauges'; t: number; values: [number, number][] }
+  | {
+      type: 'loop';
+      start: number;
+      end: number;
+      iterations: number;
+      busyNs: number;
+      idleNs: number;
+      lagTimes: Float64Array;
+      lags: Float64Array;
+    }
+  | { type: 'meta'; metadata: Metadata }
+  | { type: 'goodbye'; exitCode: number; reason: string }
+  | { type: 'attach'; token: string };
+
+/** The bytes break a rule of docs/protocol.md; the message says which. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+class Reader {
+  private offset = 0;
+  private readonly view: DataView;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly what: string,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private need(size: number): number {
+    const at = this.offset;
+    if (at + size > this.bytes.byteLength) {
+      throw new ProtocolError(`${this.what} frame is truncated: needs ${size} bytes at offset ${at}`);
+    }
+    this.offset += size;
+    return at;
+  }
+
+  skip(size: number): void {
+    this.need(size);
+  }
+  u8(): number {
+    return this.view.getUint8(this.need(1));
+  }
+  u16(): number {
+    return this.view.getUint16(this.need(2), true);
+  }
+  u32(): number {
+    return this.view.getUint32(this.need(4), true);
+  }
+  i32(): number {
+    return this.view.getInt32(this.need(4), true);
+  }
+  i64(): number {
+    const at = this.need(8);
+    return this.view.getInt32(at + 4, true) * 4294967296 + this.view.getUint32(at, true);
+  }
+  f64(): number {
+    return this.view.getFloat64(this.need(8), true);
+  }
+  string(): string {
+    const length = this.u32();
+    const at = this.need(length);
+    try {
+      return utf8.decode(this.bytes.subarray(at, at + length));
+    } catch {
+      throw new ProtocolError(`${this.what} frame has a string that is not UTF-8`);
+    }
+  }
+  jsonObject(): Metadata {
+    let value: unknown;
+    try {
+      value = JSON.parse(this.string());
+    } catch (error) {
+      if (error instanceof ProtocolError) throw error;
+      throw new ProtocolError(`${this.what} frame's metadata is not JSON`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new ProtocolError(`${this.what} frame's metadata is not a JSON object`);
+    }
+    return value as Metadata;
+  }
+  i64Column(n: number): Float64Array {
+    const at = this.need(8 * n);
+    const out = new Float64Array(n);
+    for (let i = 0, p = at; i < n; i++, p += 8) {
+      out[i] = this.view.getInt32(p + 4, true) * 4294967296 + this.view.getUint32(p, true);
+    }
+    return out;
+  }
+  u32Column(n: number): Uint32Array {
+    const at = this.need(4 * n);
+    const out = new Uint32Array(n);
+    for (let i = 0, p = at; i < n; i++, p += 4) out[i] = this.view.getUint32(p, true);
+    return out;
+  }
+  u8Column(n: number): Uint8Array {
+    const at = this.need(n);
+    return this.bytes.slice(at, at + n);
+  }
+  done(): void {
+    const left = this.bytes.byteLength - this.offset;
+    if (left !== 0) throw new ProtocolError(`${this.what} frame has ${left} bytes left over`);
+  }
+}
+
+/** Decodes one payload; undefined for a type this version does not know (skipped, per the spec). */
+export function decodePayload(frameType: number, payload: Uint8Array): Frame | undefined {
+  let frame: Frame;
+  let r: Reader;
+  switch (frameType) {
+    case FrameType.hello: {
+      r = new Reader(payload, 'HELLO');
+      frame = { type: 'hello', token: r.string(), pid: r.u32(), originWallNs: r.i64(), metadata: r.jsonObject() };
+      break;
+    }
+    case FrameType.sites: {
+      r = new Reader(payload, 'SITES');
+      const count = r.u32();
+      const sites: Site[] = [];
+      for (let i = 0; i < count; i++) sites.push({ id: r.u32(), line: r.u32(), file: r.string(), name: r.string() });
+      frame = { type: 'sites', sites };
+      break;
+    }
+    case FrameType.events: {
+      r = new Reader(payload, 'EVENTS');
+      const n = r.u32();
+      r.skip(4);
+      frame = { type: 'events', start: r.i64Column(n), duration: r.i64Column(n), site: r.u32Column(n), kind: r.u8Column(n) };
+      break;
+    }
+    case FrameType.stall: {
+      r = new Reader(payload, 'STALL');
+      const callbackStart = r.i64();
+      const site = r.u32();
+      const kind = r.u8();
+      r.skip(3);
+      const count = r.u32();
+      const samples: StallSample[] = [];
+      for (let i = 0; i < count; i++) {
+        const t = r.i64();
+        const depth = r.u16();
+        r.skip(2);
+        const stack: [number, number][] = [];
+        for (let d = 0; d < depth; d++) stack.push([r.u32(), r.u32()]);
+        samples.push({ t, stack });
+      }
+      frame = { type: 'stall', callbackStart, site, kind, samples };
+      break;
+    }
+    case FrameType.gauges: {
+      r = new Reader(payload, 'GAUGES');
+      const t = r.i64();
+      const count = r.u16();
+      const values: [number, number][] = [];
+      for (let i = 0; i < count; i++) values.push([r.u16(), r.f64()]);
+      frame = { type: 'gauges', t, values };
+      break;
+    }
+    case FrameType.loop: {
+      r = new Reader(payload, 'LOOP');
+      const start = r.i64();
+      const end = r.i64();
+      const iterations = r.u32();
+      r.skip(4);
+      const busyNs = r.i64();
+      const idleNs = r.i64();
+      const k = r.u32();
+      r.skip(4);
+      frame = { type: 'loop', start, end, iterations, busyNs, idleNs, lagTimes: r.i64Column(k), lags: r.i64Column(k) };
+      break;
+    }
+    case FrameType.meta:
+      r = new Reader(payload, 'META');
+      frame = { type: 'meta', metadata: r.jsonObject() };
+      break;
+    case FrameType.goodbye:
+      r = new Reader(payload, 'GOODBYE');
+      frame = { type: 'goodbye', exitCode: r.i32(), reason: r.string() };
+      break;
+    case FrameType.attach:
+      r = new Reader(payload, 'ATTACH');
+      frame = { type: 'attach', token: r.string() };
+      break;
+    default:
+      return undefined;
+  }
+  r.done();
+  return frame;
+}
+
+/** Incremental decoder for one stream: feed chunks as they arrive, get whole frames back. */
+export class StreamDecoder {
+  private pending: Uint8Array = new Uint8Array(0);
+  private preambleSeen = false;
+
+  feed(chunk: Uint8Array): Frame[] {
+    this.pending = this.pending.byteLength === 0 ? chunk : concat(this.pending, chunk);
+    const frames: Frame[] = [];
+    let at = 0;
+    const buf = this.pending;
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (!this.preambleSeen) {
+      const magicBytes = Math.min(buf.byteLength, MAGIC.length);
+      for (let i = 0; i < magicBytes; i++) {
+        if (buf[i] !== MAGIC.charCodeAt(i)) throw new ProtocolError('stream does not start with the RSCOPE magic');
+      }
+      if (buf.byteLength < PREAMBLE_SIZE) return frames;
+      const version = view.getUint16(MAGIC.length, true);
+      if (version !== VERSION) {
+        throw new ProtocolError(`unsupported protocol version ${version} (this reader speaks ${VERSION})`);
+      }
+      this.preambleSeen = true;
+      at = PREAMBLE_SIZE;
+    }
+    while (buf.byteLength - at >= HEADER_SIZE) {
+      const length = view.getUint32(at, true);
+      if (length > MAX_PAYLOAD) throw new ProtocolError(`frame of ${length} bytes is over the ${MAX_PAYLOAD}-byte limit`);
+      const end = at + HEADER_SIZE + length;
+      if (end > buf.byteLength) break;
+      const frame = decodePayload(view.getUint8(at + 4), buf.subarray(at + HEADER_SIZE, end));
+      if (frame) frames.push(frame);
+      at = end;
+    }
+    // Keep only the unfinished tail, copied so the caller's chunk can be reused.
+    this.pending = buf.slice(at);
+    return frames;
+  }
+
+  /** Bytes of an unfinished frame: non-zero at the end of a stream means it was cut short. */
+  get pendingBytes(): number {
+    return this.pending.byteLength;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+/** Preamble plus ATTACH: what the server sends first when it attaches to a listening shim. */
+export function encodeAttach(token: string): Uint8Array {
+  const tokenBytes = new TextEncoder().encode(token);
+  const out = new Uint8Array(PREAMBLE_SIZE + HEADER_SIZE + 4 + tokenBytes.byteLength);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < MAGIC.length; i++) out[i] = MAGIC.charCodeAt(i);
+  view.setUint16(MAGIC.length, VERSION, true);
+  view.setUint32(PREAMBLE_SIZE, 4 + tokenBytes.byteLength, true);
+  view.setUint8(PREAMBLE_SIZE + 4, FrameType.attach);
+  view.setUint32(PREAMBLE_SIZE + HEADER_SIZE, tokenBytes.byteLength, true);
+  out.set(tokenBytes, PREAMBLE_SIZE + HEADER_SIZE + 4);
+  return out;
+}

@@ -1,0 +1,74 @@
+import random
+from array import array
+
+import pytest
+
+from reactorscope import wire
+from wire_fixtures import encode_fixture, fixtures
+
+FIXTURES = list(fixtures())
+
+
+def expected_frames(description):
+    return [(f["type"], f["body"]) for f in description["frames"] if f["type"] != "raw"]
+
+
+def decoded(frames):
+    return [(wire.FRAME_NAMES[f.type], f.body) for f in frames]
+
+
+@pytest.mark.parametrize("name,description,bin_path", FIXTURES, ids=[f[0] for f in FIXTURES])
+def test_encoder_writes_the_golden_bytes(name, description, bin_path):
+    assert encode_fixture(description) == bin_path.read_bytes()
+
+
+@pytest.mark.parametrize("name,description,bin_path", FIXTURES, ids=[f[0] for f in FIXTURES])
+def test_decoder_reads_the_golden_bytes(name, description, bin_path):
+    data = bin_path.read_bytes()
+    if "error" in description:
+        with pytest.raises(wire.ProtocolError, match=description["error"]):
+            wire.decode_stream(data)
+    else:
+        assert decoded(wire.decode_stream(data)) == expected_frames(description)
+
+
+def test_fixtures_cover_every_frame_type():
+    seen = {f["type"] for _, d, _ in FIXTURES for f in d["frames"]}
+    assert set(wire.FRAME_NAMES.values()) <= seen
+
+
+def test_decoding_byte_by_byte_gives_the_same_frames():
+    data = dict((n, p) for n, _, p in FIXTURES)["session"].read_bytes()
+    decoder = wire.StreamDecoder()
+    frames = []
+    for i in range(len(data)):
+        frames.extend(decoder.feed(data[i : i + 1]))
+    assert decoder.pending_bytes == 0
+    assert decoded(frames) == decoded(wire.decode_stream(data))
+
+
+def test_a_cut_stream_keeps_every_whole_frame():
+    data = dict((n, p) for n, _, p in FIXTURES)["session"].read_bytes()
+    whole = wire.decode_stream(data)
+    decoder = wire.StreamDecoder()
+    cut = list(decoder.feed(data[:-3]))
+    assert decoded(cut) == decoded(whole[:-1])
+    assert decoder.pending_bytes > 0
+
+
+def test_random_event_columns_round_trip():
+    rng = random.Random(7)
+    n = 10_000
+    columns = (
+        array("q", (rng.randrange(-(2**63), 2**63) for _ in range(n))),
+        array("q", (rng.randrange(0, 2**63) for _ in range(n))),
+        array("I", (rng.randrange(0, 2**32) for _ in range(n))),
+        array("B", (rng.randrange(1, 7) for _ in range(n))),
+    )
+    (frame,) = wire.decode_stream(wire.PREAMBLE + wire.encode_events(*columns))
+    assert [frame.body[k] for k in ("start", "duration", "site", "kind")] == [c.tolist() for c in columns]
+
+
+def test_a_payload_over_the_limit_is_refused_when_encoding():
+    with pytest.raises(wire.ProtocolError, match="limit"):
+        wire.frame(wire.META, bytes(wire.MAX_PAYLOAD + 1))

@@ -1,0 +1,73 @@
+/** protocol/wire.ts against the golden fixtures that runtime/tests/test_wire.py reads too. */
+import * as assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { encodeAttach, type Frame, ProtocolError, StreamDecoder } from '../../protocol/wire';
+
+const dir = join(__dirname, '../../test/fixtures/wire');
+interface Fixture {
+  frames: { type: string; body: Record<string, unknown> }[];
+  error?: string;
+}
+const fixtures = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => ({
+    name: f.replace(/\.json$/, ''),
+    description: JSON.parse(readFileSync(join(dir, f), 'utf8')) as Fixture,
+    bytes: new Uint8Array(readFileSync(join(dir, f.replace(/\.json$/, '.bin')))),
+  }));
+
+/** A decoded frame in the fixtures' JSON shape: typed arrays as plain arrays, the type beside the body. */
+function plain(frame: Frame): { type: string; body: Record<string, unknown> } {
+  const { type, ...body } = frame;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) out[key] = ArrayBuffer.isView(value) ? Array.from(value as Uint8Array) : value;
+  return { type, body: out };
+}
+
+function decodeAll(bytes: Uint8Array, chunkSize = bytes.byteLength): { frames: Frame[]; pending: number } {
+  const decoder = new StreamDecoder();
+  const frames: Frame[] = [];
+  for (let at = 0; at < bytes.byteLength; at += chunkSize) frames.push(...decoder.feed(bytes.subarray(at, at + chunkSize)));
+  return { frames, pending: decoder.pendingBytes };
+}
+
+test('there are golden fixtures to read', () => {
+  assert.ok(fixtures.length >= 5);
+});
+
+for (const { name, description, bytes } of fixtures) {
+  test(`decodes the golden fixture ${name}`, () => {
+    if (description.error) {
+      assert.throws(() => decodeAll(bytes), (e: unknown) => e instanceof ProtocolError && e.message.includes(description.error ?? ''));
+      return;
+    }
+    const expected = description.frames.filter((f) => f.type !== 'raw');
+    const { frames, pending } = decodeAll(bytes);
+    assert.equal(pending, 0);
+    assert.deepEqual(frames.map(plain), expected);
+  });
+}
+
+test('byte-by-byte feeding gives the same frames as one chunk', () => {
+  const session = fixtures.find((f) => f.name === 'session');
+  assert.ok(session);
+  assert.deepEqual(decodeAll(session.bytes, 1).frames.map(plain), decodeAll(session.bytes).frames.map(plain));
+});
+
+test('a cut stream keeps every whole frame and reports the unfinished one', () => {
+  const session = fixtures.find((f) => f.name === 'session');
+  assert.ok(session);
+  const whole = decodeAll(session.bytes).frames;
+  const cut = decodeAll(session.bytes.subarray(0, session.bytes.byteLength - 3));
+  assert.deepEqual(cut.frames.map(plain), whole.slice(0, -1).map(plain));
+  assert.ok(cut.pending > 0);
+});
+
+test('encodeAttach writes the bytes of the attach fixture', () => {
+  const attach = fixtures.find((f) => f.name === 'attach');
+  assert.ok(attach);
+  const token = (attach.description.frames[0]?.body.token as string | undefined) ?? '';
+  assert.deepEqual(encodeAttach(token), attach.bytes);
+});

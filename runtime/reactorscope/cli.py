@@ -1,16 +1,25 @@
-"""The `reactorscope` command line."""
+"""The ``reactorscope`` command line.
+
+    python -m reactorscope run [options] SCRIPT [ARGS...]
+    python -m reactorscope run [options] -m MODULE [ARGS...]     (twist: -m twisted ...; twistd: -m twisted.scripts.twistd ...)
+    python -m reactorscope info
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
-from typing import Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from reactorscope import __version__
+from reactorscope.config import ENV_TOKEN, ConfigError, Settings
+
+RUN_VALUE_OPTIONS = ("--connect", "--listen", "--record", "--fail-over", "--stall-threshold", "--sample-interval")
 
 
-def environment_info() -> dict[str, Optional[str]]:
+def environment_info() -> Dict[str, Optional[str]]:
     """What the extension needs to know about an interpreter before it runs an app with it."""
     try:
         import twisted  # deferred: only this command needs it
@@ -26,20 +35,79 @@ def environment_info() -> dict[str, Optional[str]]:
     }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def run_options_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reactorscope run",
+        usage="reactorscope run [options] SCRIPT [ARGS...] | [options] -m MODULE [ARGS...]",
+        description="Run a Twisted app with its reactor instrumented. The token for --connect/--listen comes "
+        f"from the {ENV_TOKEN} environment variable.",
+    )
+    parser.add_argument("--connect", metavar="ADDRESS", help="stream to the telemetry server at tcp:127.0.0.1:PORT or unix:PATH")
+    parser.add_argument("--listen", metavar="ADDRESS", nargs="?", const="tcp:127.0.0.1:0",
+                        help="attach mode: listen (default tcp:127.0.0.1:0) and wait for the server to connect")
+    parser.add_argument("--record", metavar="FILE", help="write every frame to FILE (readable up to the last flush)")
+    parser.add_argument("--report", action="store_true", help="print the slowest handlers and stalled lines at exit")
+    parser.add_argument("--fail-over", metavar="MS", type=float, dest="fail_over_ms",
+                        help="exit with status 3 when a callback held the reactor longer than MS milliseconds")
+    parser.add_argument("--stall-threshold", metavar="MS", type=float, dest="stall_threshold_ms", default=50.0,
+                        help="sample the stack of callbacks running longer than this (default 50)")
+    parser.add_argument("--sample-interval", metavar="MS", type=float, dest="sample_interval_ms", default=5.0,
+                        help="stack sampling interval during a stall (default 5)")
+    return parser
+
+
+def settings_from_options(options: argparse.Namespace) -> Settings:
+    token = os.environ.pop(ENV_TOKEN, "")
+    if options.listen and not token:
+        import secrets
+
+        token = secrets.token_urlsafe(24)
+    return Settings(
+        connect=options.connect,
+        listen=options.listen,
+        token=token,
+        record=options.record,
+        report=options.report,
+        fail_over_ms=options.fail_over_ms,
+        stall_threshold_ms=options.stall_threshold_ms,
+        sample_interval_ms=options.sample_interval_ms,
+    ).validate()
+
+
+def run_command(argv: List[str]) -> int:
+    from reactorscope.launcher import run, split_command_line
+
+    parser = run_options_parser()
+    try:
+        option_args, target = split_command_line(argv, RUN_VALUE_OPTIONS)
+    except ValueError as error:
+        if argv and argv[0] in ("-h", "--help"):
+            parser.print_help()
+            return 0
+        parser.error(str(error))
+    options = parser.parse_args(option_args)
+    try:
+        settings = settings_from_options(options)
+    except ConfigError as error:
+        parser.error(str(error))
+    if target.script is not None and not os.path.exists(target.script):
+        parser.error(f"no such script: {target.script}")
+    return run(settings, target)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "run":
+        return run_command(args[1:])
     parser = argparse.ArgumentParser(
         prog="reactorscope", description="See what a Twisted reactor is doing and which callback blocks it."
     )
     parser.add_argument("--version", action="version", version=f"reactorscope {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="run a script or module with the reactor instrumented (see: run --help)")
     commands.add_parser("info", help="print this package's, Python's and Twisted's versions as JSON")
-    return parser
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "info":
+    parsed = parser.parse_args(args)
+    if parsed.command == "info":
         print(json.dumps(environment_info()))
         return 0
     parser.print_help(sys.stderr)

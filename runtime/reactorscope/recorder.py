@@ -1,0 +1,75 @@
+"""What the reactor thread writes and the sender thread drains: flat event columns, loop counters, lag
+samples, stall samples. Only ints and code-free tuples live here (no callables: they would keep Deferreds
+and coroutines alive and slow the garbage collector).
+
+Thread rules: the reactor thread appends; the sender drains with ``n = len(buf); part = buf[:n];
+del buf[:n]``, each step atomic under the GIL, so nothing appended in between is lost.
+"""
+from __future__ import annotations
+
+import threading
+from array import array
+from typing import List, Optional, Tuple
+
+from reactorscope.clock import Clock
+
+EVENT_FIELDS = 4  # kind, site, start (ns from origin), duration (ns)
+
+# (callback start, callback site, callback kind, sample time, stack of (site, line) innermost first)
+StallSample = Tuple[int, int, int, int, List[Tuple[int, int]]]
+
+
+class Recorder:
+    def __init__(self, clock: Clock, buffer_events: int) -> None:
+        self.now = clock.now_ns
+        self.origin = clock.now_ns()
+        self.origin_wall_ns = clock.wall_ns()
+        self.events = array("q")
+        self.limit = buffer_events * EVENT_FIELDS
+        self.events_dropped = 0
+        # The thread that runs the reactor: the main thread until the reactor starts elsewhere (e.g. crochet).
+        self.reactor_thread = threading.main_thread().ident
+        # The top-level callback the reactor thread runs now, as (start, site, kind), or None.
+        # One tuple store, so the watchdog never sees half of an update.
+        self.current: Optional[Tuple[int, int, int]] = None
+        # Loop accounting since the start (the sender takes differences per window).
+        self.iterations = 0
+        self.idle_ns = 0
+        self.lag_times = array("q")
+        self.lags = array("q")
+        self.stall_samples: List[StallSample] = []
+        self.samples_limit = 100_000
+        self.samples_dropped = 0
+
+    def take_events(self) -> array:
+        events = self.events
+        n = len(events)
+        part = events[:n]
+        del events[:n]
+        return part
+
+    def take_lags(self) -> Tuple[array, array]:
+        n = len(self.lags)
+        times, lags = self.lag_times[:n], self.lags[:n]
+        del self.lag_times[:n], self.lags[:n]
+        return times, lags
+
+    def take_stall_samples(self) -> List[StallSample]:
+        samples = self.stall_samples
+        n = len(samples)
+        part = samples[:n]
+        del samples[:n]
+        return part
+
+    def add_stall_sample(self, sample: StallSample) -> None:
+        if len(self.stall_samples) < self.samples_limit:
+            self.stall_samples.append(sample)
+        else:
+            self.samples_dropped += 1
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: the parent's unsent data is the parent's to send."""
+        del self.events[:]
+        del self.lag_times[:], self.lags[:]
+        del self.stall_samples[:]
+        self.current = None

@@ -1,0 +1,159 @@
+"""The sender thread: every flush interval it drains the recorder, encodes frames (docs/protocol.md) and
+writes them to each peer: the connection (connect or attach mode) and the recording. What no live
+connection takes is dropped and counted; the recording never drops.
+"""
+from __future__ import annotations
+
+import threading
+from array import array
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from reactorscope import wire
+from reactorscope.gauges import read_gauges
+from reactorscope.recorder import EVENT_FIELDS, Recorder, StallSample
+from reactorscope.report import Summary
+from reactorscope.sites import SiteTable
+from reactorscope.transport import Peer
+
+
+class Sender:
+    def __init__(
+        self,
+        rec: Recorder,
+        sites: SiteTable,
+        hello: Callable[[], bytes],
+        flush_interval_s: float,
+        gauge_interval_ns: int,
+        connection: Any = None,
+        recording: Optional[Peer] = None,
+        summary: Optional[Summary] = None,
+        reactor: Callable[[], Any] = lambda: None,
+    ) -> None:
+        self.rec = rec
+        self.sites = sites
+        self.hello = hello
+        self.flush_interval_s = flush_interval_s
+        self.gauge_interval_ns = gauge_interval_ns
+        self.connection = connection  # a transport.Connector or transport.Listener, or None
+        self.recording = recording
+        self.summary = summary
+        self.reactor = reactor
+        self.meta: Dict[str, Any] = {}
+        self._meta_version = 0
+        self._window_start = rec.now() - rec.origin
+        self._last_iterations = 0
+        self._last_idle = 0
+        self._last_gauges = -gauge_interval_ns
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._lock = threading.Lock()  # one flush at a time (the thread's, or the final one at exit)
+        self.flush_errors = 0
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        # Loop accounting starts now, when the reactor does: time before it is not the loop's.
+        self._window_start = self.rec.now() - self.rec.origin
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="reactorscope-sender", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5.0)
+        self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.flush_interval_s):
+            self.flush()
+
+    def set_meta(self, **values: Any) -> None:
+        self.meta.update(values)
+        self._meta_version += 1
+
+    # -- one flush -----------------------------------------------------------------------------------
+
+    def flush(self, goodbye: Optional[Tuple[int, str]] = None) -> None:
+        with self._lock:
+            try:
+                self._flush(goodbye)
+            except Exception:  # the sender must survive anything, and never disturb the app
+                self.flush_errors += 1
+
+    def _flush(self, goodbye: Optional[Tuple[int, str]]) -> None:
+        rec = self.rec
+        events = rec.take_events()
+        lag_times, lags = rec.take_lags()
+        samples = rec.take_stall_samples()
+        now = rec.now() - rec.origin
+
+        body: List[bytes] = []
+        n = len(events) // EVENT_FIELDS
+        if n:
+            kinds = array("B", events[0::EVENT_FIELDS])
+            site_ids = array("I", events[1::EVENT_FIELDS])
+            starts = events[2::EVENT_FIELDS]
+            durations = events[3::EVENT_FIELDS]
+            body.append(wire.encode_events(starts, durations, site_ids, kinds))
+            if self.summary is not None:
+                self.summary.add_events(site_ids, kinds, starts, durations)
+        if samples:
+            body.extend(self._stall_frames(samples))
+            if self.summary is not None:
+                self.summary.add_stall_samples(samples)
+        body.extend(self._loop_frame(now, lag_times, lags))
+        if now - self._last_gauges >= self.gauge_interval_ns or goodbye is not None:
+            self._last_gauges = now
+            body.append(wire.encode_gauges(now, read_gauges(self.reactor(), rec)))
+        if goodbye is not None:
+            body.append(wire.encode_goodbye(*goodbye))
+        payload = b"".join(body)
+
+        peer = self.connection.current() if self.connection is not None else None
+        if peer is not None:
+            if not self._send(peer, payload) and n:
+                rec.events_dropped += n
+        elif self.connection is not None and n:
+            rec.events_dropped += n  # no peer to take them
+        if self.recording is not None:
+            self._send(self.recording, payload)
+
+    def _send(self, peer: Peer, payload: bytes) -> bool:
+        """Greets a new peer (preamble, HELLO), sends the sites and meta it lacks, then the payload."""
+        head: List[bytes] = []
+        if not peer.greeted:
+            head.append(wire.PREAMBLE + self.hello())
+        rows = self.sites.rows_since(peer.sites_sent)
+        if rows:
+            head.append(wire.encode_sites(rows))
+        if self.meta and peer.meta_version != self._meta_version:
+            head.append(wire.encode_meta(self.meta))
+        ok = peer.send(b"".join(head) + payload)
+        if ok:
+            peer.greeted = True
+            peer.sites_sent += len(rows)
+            peer.meta_version = self._meta_version
+        return ok
+
+    def _stall_frames(self, samples: List[StallSample]) -> List[bytes]:
+        by_callback: Dict[Tuple[int, int, int], List[Tuple[int, List[Tuple[int, int]]]]] = {}
+        for start, site, kind, t, stack in samples:
+            by_callback.setdefault((start, site, kind), []).append((t, stack))
+        return [wire.encode_stall(start, site, kind, group) for (start, site, kind), group in by_callback.items()]
+
+    def _loop_frame(self, now: int, lag_times: array, lags: array) -> List[bytes]:
+        rec = self.rec
+        reactor = self.reactor()
+        iterations, idle = rec.iterations, rec.idle_ns
+        start = self._window_start
+        self._window_start = now
+        d_iterations = iterations - self._last_iterations
+        d_idle = idle - self._last_idle
+        self._last_iterations, self._last_idle = iterations, idle
+        running = reactor is not None and bool(getattr(reactor, "running", False))
+        if not running and not d_iterations and not lags:
+            return []
+        window = now - start
+        busy = max(0, window - d_idle)
+        return [wire.encode_loop(start, now, d_iterations, busy, min(d_idle, window), lag_times, lags)]

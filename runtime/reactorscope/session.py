@@ -1,0 +1,197 @@
+"""One instrumented process: hooks, recorder, watchdog, sender, and their lifetimes.
+
+Threads start lazily when the reactor starts running, so twistd's daemon fork (between installReactor and
+the first iteration) happens before them; a fork after that resets the child. The shim catches its own
+errors: a failure turns instrumentation off with one line on stderr, and never raises into the app.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any, Optional
+
+from reactorscope import __version__, wire
+from reactorscope.clock import Clock, SystemClock
+from reactorscope.config import Settings
+from reactorscope.defer_hooks import DeferHooks
+from reactorscope.reactor_hooks import ReactorHooks
+from reactorscope.recorder import Recorder
+from reactorscope.report import Summary
+from reactorscope.sender import Sender
+from reactorscope.sites import SiteTable
+from reactorscope.transport import Connector, Listener, Peer, announce, record_peer
+from reactorscope.watchdog import Watchdog
+
+_active: Optional["Session"] = None
+_lock = threading.Lock()
+
+
+def warn(message: str) -> None:
+    try:
+        sys.stderr.write(f"reactorscope: {message}\n")
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
+class Session:
+    def __init__(self, settings: Settings, clock: Optional[Clock] = None) -> None:
+        self.settings = settings
+        self.sites = SiteTable()
+        self.rec = Recorder(clock or SystemClock(), settings.buffer_events)
+        self.reactor_hooks = ReactorHooks(self.rec, self.sites, settings.lag_interval_ms / 1e3)
+        self.defer_hooks = DeferHooks(self.rec, self.sites)
+        self.summary = Summary(int(settings.sample_interval_ms * 1e6)) if settings.needs_summary else None
+        self.connection: Any = Connector(settings.connect) if settings.connect else None
+        self.recording: Optional[Peer] = record_peer(settings.record) if settings.record else None
+        self.sender = Sender(
+            self.rec,
+            self.sites,
+            hello=self._hello,
+            flush_interval_s=settings.flush_interval_ms / 1e3,
+            gauge_interval_ns=int(settings.gauge_interval_ms * 1e6),
+            connection=self.connection,
+            recording=self.recording,
+            summary=self.summary,
+            reactor=lambda: self.reactor_hooks.reactor,
+        )
+        self.watchdog = Watchdog(
+            self.rec,
+            self.sites,
+            threshold_ns=int(settings.stall_threshold_ms * 1e6),
+            sample_interval_ns=int(settings.sample_interval_ms * 1e6),
+            stop_codes=self.reactor_hooks.stop_codes,
+        )
+        self.running = False
+        self.closed = False
+        self.announcement: Optional[str] = None
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork_in_child)
+
+    def _hello(self) -> bytes:
+        metadata = {
+            "reactorscope": __version__,
+            "python": ".".join(map(str, sys.version_info[:3])),
+            "executable": sys.executable,
+            "argv": list(sys.argv),
+            "cwd": os.getcwd(),
+            "session": self.settings.session,
+        }
+        return wire.encode_hello(self.settings.token, os.getpid(), self.rec.origin_wall_ns, metadata)
+
+    # -- the reactor ---------------------------------------------------------------------------------
+
+    def attach_reactor(self, reactor: Any) -> None:
+        """Called right after installReactor (or at once, when the reactor already exists)."""
+        try:
+            self.reactor_hooks.install(reactor)
+            from twisted.internet import defer
+
+            self.defer_hooks.install(defer)
+            import twisted
+
+            self.sender.set_meta(reactor=type(reactor).__name__, twisted=twisted.__version__, family=self.reactor_hooks.family)
+            if getattr(reactor, "running", False):
+                self._reactor_running()
+            else:
+                reactor.callWhenRunning(self._reactor_running)
+        except Exception as error:
+            warn(f"could not hook the reactor ({error!r}); the app runs without Reactor Scope")
+            self.disable()
+
+    def _reactor_running(self) -> None:
+        try:
+            self.rec.reactor_thread = threading.get_ident()
+            self.start_threads()
+            self.reactor_hooks.start_heartbeat()
+        except Exception as error:
+            warn(f"could not start ({error!r}); the app runs without Reactor Scope")
+            self.disable()
+
+    def start_threads(self) -> None:
+        if self.running or self.closed:
+            return
+        self.running = True
+        if self.settings.listen and self.connection is None:
+            self.connection = self.sender.connection = Listener(self.settings.listen, self.settings.token)
+            self.announcement = announce(
+                {
+                    "pid": os.getpid(),
+                    "address": self.connection.address,
+                    "token": self.settings.token,
+                    "argv": sys.argv,
+                    "session": self.settings.session,
+                }
+            )
+            warn(f"listening on {self.connection.address}; attach with the token in {self.announcement or 'REACTORSCOPE_TOKEN'}")
+        self.sender.start()
+        self.watchdog.start()
+
+    def _after_fork_in_child(self) -> None:
+        # Threads do not survive a fork; the parent's unsent data and connection stay the parent's.
+        self.running = False
+        self.rec.reset_after_fork()
+        peer = getattr(self.connection, "peer", None)
+        if peer is not None:
+            peer.alive = False  # drop without shutdown(): that would cut the parent's connection too
+        if isinstance(self.connection, Listener):
+            self.connection = self.sender.connection = None
+
+    # -- the end ---------------------------------------------------------------------------------------
+
+    def close(self, exit_code: Optional[int] = None, reason: str = "exit") -> bool:
+        """Flushes what is left, says goodbye, prints the report. True when ``--fail-over`` was exceeded."""
+        if self.closed:
+            return False
+        self.closed = True
+        try:
+            self.watchdog.stop()
+            self.sender.stop()
+            self.sender.flush(goodbye=(exit_code, reason) if exit_code is not None else None)
+            if self.connection is not None:
+                self.connection.close()
+            if self.recording is not None:
+                self.recording.close()
+            if self.announcement:
+                try:
+                    os.unlink(self.announcement)
+                except OSError:
+                    pass
+            if self.summary is None:
+                return False
+            if self.settings.report:
+                sys.stderr.write(self.summary.render(self.sites))
+                sys.stderr.flush()
+            limit = self.settings.fail_over_ms
+            if limit is not None and self.summary.max_ns > limit * 1e6:
+                warn(
+                    f"a callback held the reactor for {self.summary.max_ns / 1e6:.1f} ms, over --fail-over {limit:g} ms"
+                )
+                return True
+            return False
+        except Exception as error:
+            warn(f"error while finishing ({error!r})")
+            return False
+
+    def disable(self) -> None:
+        self.reactor_hooks.uninstall()
+        self.defer_hooks.uninstall()
+        self.watchdog.stop()
+        self.sender.stop()
+
+
+def start(settings: Settings, clock: Optional[Clock] = None) -> Session:
+    """Starts the one session of this process; a second call returns the first session."""
+    global _active
+    with _lock:
+        if _active is None:
+            from reactorscope.install_hook import install_reactor_hook
+
+            _active = Session(settings, clock)
+            install_reactor_hook(_active.attach_reactor)
+        return _active
+
+
+def active() -> Optional[Session]:
+    return _active

@@ -1,0 +1,82 @@
+"""Source locations interned as small integer ids, sent once each (SITES frames)."""
+from __future__ import annotations
+
+import functools
+import threading
+from types import CodeType
+from typing import Any, Dict, List, Tuple
+
+SiteRow = Tuple[int, int, str, str]  # id, first line, file, name
+
+
+def code_name(code: CodeType) -> str:
+    return getattr(code, "co_qualname", code.co_name)  # co_qualname is 3.11+
+
+
+class SiteTable:
+    """Thread-safe: the reactor thread and the watchdog both intern; reads of the dict need no lock."""
+
+    def __init__(self) -> None:
+        self._ids: Dict[Any, int] = {}
+        self._rows: List[SiteRow] = []
+        self._lock = threading.Lock()
+
+    def code(self, code: CodeType) -> int:
+        try:
+            return self._ids[code]
+        except KeyError:
+            return self._add(code, code.co_firstlineno, code.co_filename, code_name(code))
+
+    def named(self, key: str, file: str = "", line: int = 0) -> int:
+        """A site with no code object (a builtin): keyed by name."""
+        try:
+            return self._ids[key]
+        except KeyError:
+            return self._add(key, line, file, key)
+
+    def callable(self, f: Any) -> int:
+        """The site of what calling ``f`` runs: a function, a bound method, a partial, a LoopingCall..."""
+        code = getattr(f, "__code__", None)  # functions, and bound methods (which forward __code__)
+        if code is not None:
+            site = self._ids.get(code)
+            if site is not None:
+                return site
+        return self._slow_callable(f, 0)
+
+    def _slow_callable(self, f: Any, depth: int) -> int:
+        if depth < 8:
+            if isinstance(f, functools.partial):
+                return self._slow_callable(f.func, depth + 1)
+            code = getattr(f, "__code__", None)
+            if isinstance(code, CodeType):
+                return self.code(code)
+            # twisted.internet.task.LoopingCall and similar callables that wrap a user function as ``f``
+            inner = getattr(f, "f", None)
+            if inner is not None and callable(inner) and inner is not f:
+                return self._slow_callable(inner, depth + 1)
+            call = getattr(type(f), "__call__", None)
+            code = getattr(call, "__code__", None)
+            if isinstance(code, CodeType):
+                return self.code(code)
+        name = getattr(f, "__qualname__", None) or type(f).__qualname__
+        module = getattr(f, "__module__", None) or ""
+        return self.named(f"{module}.{name}" if module else name)
+
+    def _add(self, key: Any, line: int, file: str, name: str) -> int:
+        with self._lock:
+            site = self._ids.get(key)
+            if site is None:
+                site = len(self._rows) + 1
+                self._rows.append((site, line, file, name))
+                self._ids[key] = site
+            return site
+
+    def rows_since(self, count: int) -> List[SiteRow]:
+        """Rows added after the first ``count``: what a connection has not been sent yet."""
+        return self._rows[count:]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def row(self, site: int) -> SiteRow:
+        return self._rows[site - 1]

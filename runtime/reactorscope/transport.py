@@ -1,0 +1,269 @@
+"""Where frames go: the telemetry server (connect mode), a server that attaches (listen mode), a recording.
+
+Every peer proves the per-session token. Sockets are loopback TCP or Unix sockets only. Sends have a short
+timeout: a slow or vanished peer costs the sender thread at most that, never the reactor, and its data is
+dropped and counted. Nothing received is executed: the only frame read is ATTACH, compared to the token.
+"""
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import os
+import socket
+import stat
+import sys
+import tempfile
+import threading
+import time
+from typing import Any, Callable, Dict, Optional, Tuple, Union
+
+from reactorscope import wire
+
+SEND_TIMEOUT_S = 2.0
+CONNECT_TIMEOUT_S = 1.0
+ATTACH_TIMEOUT_S = 5.0
+
+Address = Union[Tuple[str, int], str]
+
+
+class AddressError(ValueError):
+    pass
+
+
+def parse_address(text: str) -> Tuple[int, Address]:
+    """``tcp:HOST:PORT`` with a loopback host, or ``unix:PATH``; returns (socket family, address)."""
+    kind, _, rest = text.partition(":")
+    if kind == "unix" and rest:
+        if not hasattr(socket, "AF_UNIX"):
+            raise AddressError("Unix sockets are not available on this system")
+        return socket.AF_UNIX, rest
+    if kind == "tcp":
+        host, _, port_text = rest.rpartition(":")
+        host = host.strip("[]")
+        if not host or not port_text.isdigit() or int(port_text) > 65535:
+            raise AddressError(f"bad address {text!r}: expected tcp:HOST:PORT")
+        if host != "localhost":
+            try:
+                if not ipaddress.ip_address(host).is_loopback:
+                    raise AddressError(f"refusing {text!r}: the debug socket is loopback only")
+            except ValueError as error:
+                raise AddressError(f"bad address {text!r}: {error}") from error
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        return family, (host if host != "localhost" else "127.0.0.1", int(port_text))
+    raise AddressError(f"bad address {text!r}: expected tcp:HOST:PORT or unix:PATH")
+
+
+def format_address(family: int, address: Any) -> str:
+    if family == getattr(socket, "AF_UNIX", None):
+        return f"unix:{address}"
+    host, port = address[0], address[1]
+    return f"tcp:[{host}]:{port}" if ":" in host else f"tcp:{host}:{port}"
+
+
+class Peer:
+    """One stream: a socket or a file. Knows how many sites it has been sent."""
+
+    def __init__(self, write: Callable[[bytes], None], close: Callable[[], None], name: str) -> None:
+        self._write = write
+        self._close = close
+        self.name = name
+        self.alive = True
+        # What this stream has been sent so far (a new connection starts from nothing).
+        self.greeted = False
+        self.sites_sent = 0
+        self.meta_version = -1
+
+    def send(self, data: bytes) -> bool:
+        if not self.alive:
+            return False
+        try:
+            self._write(data)
+            return True
+        except (OSError, ValueError):
+            self.close()
+            return False
+
+    def close(self) -> None:
+        if self.alive:
+            self.alive = False
+            try:
+                self._close()
+            except OSError:
+                pass
+
+
+def socket_peer(sock: socket.socket, name: str) -> Peer:
+    sock.settimeout(SEND_TIMEOUT_S)
+
+    def close() -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+
+    return Peer(sock.sendall, close, name)
+
+
+def record_peer(path: str) -> Peer:
+    """A recording: flushed on every write, so a killed process leaves a file readable to its last flush."""
+    handle = open(path, "wb")
+
+    def write(data: bytes) -> None:
+        handle.write(data)
+        handle.flush()
+
+    return Peer(write, handle.close, f"recording {path}")
+
+
+class Connector:
+    """Connect mode: keeps one connection to the telemetry server, reconnecting with backoff."""
+
+    def __init__(self, address: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self.family, self.address = parse_address(address)
+        self.text = address
+        self._clock = clock
+        self._backoff = 0.25
+        self._next_try = 0.0
+        self.peer: Optional[Peer] = None
+        self.connections = 0
+
+    def current(self) -> Optional[Peer]:
+        """The live peer, connecting first when the last one is gone and the backoff has passed."""
+        if self.peer is not None and self.peer.alive:
+            return self.peer
+        now = self._clock()
+        if now < self._next_try:
+            return None
+        sock = socket.socket(self.family, socket.SOCK_STREAM)
+        sock.settimeout(CONNECT_TIMEOUT_S)
+        try:
+            sock.connect(self.address)
+        except OSError:
+            sock.close()
+            self._next_try = now + self._backoff
+            self._backoff = min(self._backoff * 2, 5.0)
+            return None
+        self._backoff = 0.25
+        self.connections += 1
+        self.peer = socket_peer(sock, self.text)
+        return self.peer
+
+    def close(self) -> None:
+        if self.peer is not None:
+            self.peer.close()
+
+
+class Listener:
+    """Attach mode: listens on loopback or a private Unix socket; a peer must send ATTACH with the token first."""
+
+    def __init__(self, address: str, token: str) -> None:
+        family, addr = parse_address(address)
+        self.token = token
+        self._sock = socket.socket(family, socket.SOCK_STREAM)
+        if family == getattr(socket, "AF_UNIX", None):
+            assert isinstance(addr, str)
+            if os.path.exists(addr) and stat.S_ISSOCK(os.stat(addr).st_mode):
+                os.unlink(addr)
+            old_umask = os.umask(0o177)  # the socket file is the user's alone
+            try:
+                self._sock.bind(addr)
+            finally:
+                os.umask(old_umask)
+            self._unix_path: Optional[str] = addr
+        else:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._sock.bind(addr)
+            self._unix_path = None
+        self._sock.listen(4)
+        self.address = format_address(family, self._sock.getsockname())
+        self._lock = threading.Lock()
+        self._new_peer: Optional[Peer] = None
+        self.peer: Optional[Peer] = None
+        self.rejected = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._accept_loop, name="reactorscope-listener", daemon=True)
+        self._thread.start()
+
+    def _accept_loop(self) -> None:
+        while not self._closed:
+            try:
+                sock, _ = self._sock.accept()
+            except OSError:
+                return
+            try:
+                if self._authenticate(sock):
+                    with self._lock:
+                        if self._new_peer is not None:
+                            self._new_peer.close()
+                        self._new_peer = socket_peer(sock, self.address)
+                    continue
+            except Exception:
+                pass
+            self.rejected += 1
+            sock.close()
+
+    def _authenticate(self, sock: socket.socket) -> bool:
+        sock.settimeout(ATTACH_TIMEOUT_S)
+        decoder = wire.StreamDecoder()
+        deadline = time.monotonic() + ATTACH_TIMEOUT_S
+        while time.monotonic() < deadline:
+            data = sock.recv(4096)
+            if not data:
+                return False
+            for frame in decoder.feed(data):  # raises ProtocolError on anything malformed
+                return frame.type == wire.ATTACH and hmac.compare_digest(
+                    frame.body["token"].encode("utf-8"), self.token.encode("utf-8")
+                )
+            if decoder.pending_bytes > 4096:
+                return False
+        return False
+
+    def current(self) -> Optional[Peer]:
+        with self._lock:
+            if self._new_peer is not None:
+                if self.peer is not None:
+                    self.peer.close()
+                self.peer, self._new_peer = self._new_peer, None
+        if self.peer is not None and self.peer.alive:
+            return self.peer
+        return None
+
+    def close(self) -> None:
+        self._closed = True
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+        if self.peer is not None:
+            self.peer.close()
+        if self._unix_path:
+            try:
+                os.unlink(self._unix_path)
+            except OSError:
+                pass
+
+
+def discovery_dir() -> str:
+    """A folder only this user can read, where listening shims announce themselves for 'Attach'."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return os.path.join(base, f"reactorscope-{uid}")
+
+
+def announce(info: Dict[str, Any]) -> Optional[str]:
+    """Writes ``<pid>.json`` (mode 600) into the discovery folder; returns its path, or None if it cannot."""
+    folder = discovery_dir()
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if os.stat(folder).st_uid != (os.getuid() if hasattr(os, "getuid") else 0):
+            return None  # someone else's folder: never write a token there
+        path = os.path.join(folder, f"{os.getpid()}.json")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(info, handle)
+        return path
+    except OSError as error:
+        print(f"reactorscope: cannot write the attach file: {error}", file=sys.stderr)
+        return None

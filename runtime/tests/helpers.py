@@ -1,0 +1,102 @@
+"""Shared by the runtime tests: run a Python under the shim, read a recording back."""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from reactorscope import wire
+
+RUNTIME = Path(__file__).resolve().parents[1]
+APPS = Path(__file__).resolve().parent / "apps"
+BOOTSTRAP = RUNTIME / "reactorscope" / "_bootstrap"
+
+
+def python_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REACTORSCOPE")}
+    env["PYTHONPATH"] = str(RUNTIME)
+    env.update(extra or {})
+    return env
+
+
+def run_python(args: Sequence[str], env: Optional[Dict[str, str]] = None, timeout: float = 60, **kw: Any):
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env or python_env(), timeout=timeout, **kw
+    )
+
+
+def run_shim(run_args: Sequence[str], env: Optional[Dict[str, str]] = None, timeout: float = 60, **kw: Any):
+    return run_python(["-m", "reactorscope", "run", *run_args], env=env, timeout=timeout, **kw)
+
+
+class Recording:
+    """A decoded stream, with its sites by id and its events as rows."""
+
+    def __init__(self, frames: List[wire.Frame]) -> None:
+        self.frames = frames
+        self.sites: Dict[int, Dict[str, Any]] = {}
+        self.events: List[Tuple[int, int, int, int]] = []  # kind, site, start, duration
+        self.stalls: List[Dict[str, Any]] = []
+        self.meta: Dict[str, Any] = {}
+        self.loops: List[Dict[str, Any]] = []
+        self.gauges: List[Dict[str, Any]] = []
+        for frame in frames:
+            body = frame.body
+            if frame.type == wire.SITES:
+                self.sites.update((s["id"], s) for s in body["sites"])
+            elif frame.type == wire.EVENTS:
+                self.events.extend(zip(body["kind"], body["site"], body["start"], body["duration"]))
+            elif frame.type == wire.STALL:
+                self.stalls.append(body)
+            elif frame.type == wire.META:
+                self.meta.update(body["metadata"])
+            elif frame.type == wire.LOOP:
+                self.loops.append(body)
+            elif frame.type == wire.GAUGES:
+                self.gauges.append(body)
+
+    @classmethod
+    def read(cls, path: Path) -> "Recording":
+        return cls(wire.decode_stream(path.read_bytes()))
+
+    def of(self, frame_type: int) -> List[wire.Frame]:
+        return [f for f in self.frames if f.type == frame_type]
+
+    def events_at(self, name: str, kind: Optional[int] = None) -> List[Tuple[int, int, int, int]]:
+        return [e for e in self.events if self.sites[e[1]]["name"] == name and (kind is None or e[0] == kind)]
+
+    def site_named(self, name: str) -> Dict[str, Any]:
+        matches = [s for s in self.sites.values() if s["name"] == name]
+        assert matches, f"no site named {name!r} among {sorted(s['name'] for s in self.sites.values())}"
+        return matches[0]
+
+
+def first_line_of(path: Path, qualname: str) -> int:
+    """The line Python reports as a function's first (its first decorator's, if any)."""
+    tree = ast.parse(path.read_text())
+    parts = qualname.split(".")
+    nodes: List[ast.AST] = list(tree.body)
+    for i, part in enumerate(parts):
+        for node in nodes:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == part:
+                if i == len(parts) - 1:
+                    return min([d.lineno for d in node.decorator_list] + [node.lineno])
+                nodes = list(node.body)
+                break
+        else:
+            raise LookupError(f"{qualname} is not defined in {path}")
+    raise LookupError(qualname)
+
+
+def line_of(path: Path, text: str) -> int:
+    lines = [i + 1 for i, line in enumerate(path.read_text().splitlines()) if text in line]
+    assert len(lines) == 1, f"{text!r} is on lines {lines} of {path}"
+    return lines[0]
+
+
+def json_lines(text: str) -> List[Any]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith(("{", "["))]

@@ -44,6 +44,12 @@ def _app_traceback(tb: Optional[TracebackType]) -> Optional[TracebackType]:
     return tb
 
 
+def _print_uncaught(error: BaseException) -> None:
+    # The printed traceback is the exception's own (PyErr_Display reads __traceback__), so trim that.
+    error.__traceback__ = _app_traceback(error.__traceback__)
+    sys.excepthook(type(error), error, error.__traceback__)
+
+
 def _run_target(target: Target) -> None:
     if target.module:
         sys.argv = [target.module, *target.args]
@@ -67,10 +73,10 @@ def run(settings: Settings, target: Target) -> int:
     except KeyboardInterrupt as error:
         interrupted = True
         exit_code, reason = 128 + signal.SIGINT, "signal"
-        sys.excepthook(type(error), error, _app_traceback(error.__traceback__))
+        _print_uncaught(error)
     except BaseException as error:
         exit_code, reason = 1, "exception"
-        sys.excepthook(type(error), error, _app_traceback(error.__traceback__))
+        _print_uncaught(error)
     if message is not None:
         sys.stderr.write(message + "\n")
     if session.close(exit_code, reason) and exit_code == 0:

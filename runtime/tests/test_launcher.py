@@ -1,0 +1,147 @@
+"""The shim never changes what the app does: exit status, output, exceptions, argv, __main__; and it
+launches scripts, modules, twist and twistd (foreground and daemonised)."""
+import json
+import signal
+import sys
+import time
+
+import pytest
+
+from helpers import APPS, Recording, line_of, python_env, run_python, run_shim
+from reactorscope import wire
+
+EXIT_APP = APPS / "exit_app.py"
+
+
+def both(*args, cwd=None):
+    plain = run_python([str(EXIT_APP), *args], cwd=cwd)
+    shimmed = run_shim([str(EXIT_APP), *args], cwd=cwd)
+    return plain, shimmed
+
+
+@pytest.mark.parametrize("args", [["zero"], ["code", "0"], ["code", "4"], ["code", "255"], ["message"], ["raise"]])
+def test_exit_status_and_output_are_unchanged(args):
+    plain, shimmed = both(*args)
+    assert shimmed.returncode == plain.returncode
+    assert shimmed.stdout == plain.stdout
+    assert shimmed.stderr == plain.stderr
+
+
+def test_an_uncaught_exception_prints_the_same_traceback():
+    plain, shimmed = both("raise")
+    assert plain.returncode == 1
+    assert "ValueError: boom" in plain.stderr and "nested_failure" in plain.stderr
+    assert shimmed.stderr == plain.stderr
+
+
+def test_keyboard_interrupt_ends_by_sigint_as_python_does():
+    plain, shimmed = both("interrupt")
+    assert plain.returncode == -signal.SIGINT
+    assert shimmed.returncode == plain.returncode
+    assert shimmed.stderr == plain.stderr
+
+
+def test_argv_main_and_path_are_the_apps():
+    plain, shimmed = both("environment", "--flag", "value")
+    assert json.loads(shimmed.stdout.splitlines()[-1]) == json.loads(plain.stdout.splitlines()[-1])
+    seen = json.loads(shimmed.stdout.splitlines()[-1])
+    assert seen["argv"] == [str(EXIT_APP), "environment", "--flag", "value"]
+    assert seen["name"] == "__main__" and seen["main_is_this"] is True
+
+
+def test_module_mode_matches_python_dash_m():
+    plain = run_python(["-m", "exit_app", "environment"], cwd=APPS)
+    shimmed = run_shim(["-m", "exit_app", "environment"], cwd=APPS)
+    assert shimmed.returncode == plain.returncode == 0
+    assert json.loads(shimmed.stdout.splitlines()[-1]) == json.loads(plain.stdout.splitlines()[-1])
+
+
+def test_a_missing_script_is_a_clear_error():
+    result = run_shim(["/nonexistent/app.py"])
+    assert result.returncode == 2
+    assert "no such script: /nonexistent/app.py" in result.stderr
+
+
+def test_report_names_the_blocking_lines(tmp_path):
+    app = APPS / "blocking_app.py"
+    result = run_shim(["--report", str(app)])
+    assert result.returncode == 0, result.stderr
+    report = result.stderr
+    handlers = report.split("Where the reactor was blocked")[0]
+    assert "sleepy_handler" in handlers and "busy_handler" in handlers
+    stalls = report.split("Where the reactor was blocked")[1]
+    assert f"blocking_app.py:{line_of(app, 'BLOCKING LINE')}" in stalls
+    assert f"blocking_app.py:{line_of(app, 'CPU LINE')}" in stalls
+
+
+@pytest.mark.parametrize("limit,expected", [("50", 3), ("1000", 0)])
+def test_fail_over_turns_a_clean_exit_into_status_3(limit, expected):
+    result = run_shim(["--fail-over", limit, str(APPS / "blocking_app.py")])
+    assert result.returncode == expected, result.stderr
+    assert ("over --fail-over" in result.stderr) == (expected == 3)
+
+
+def test_fail_over_keeps_the_apps_own_failure():
+    result = run_shim(["--fail-over", "0.001", str(EXIT_APP), "code", "4"])
+    assert result.returncode == 4
+
+
+def test_twist_runs_as_a_module(tmp_path):
+    record = tmp_path / "twist.bin"
+    # twist serves until stopped: run it briefly, then interrupt it as a user would.
+    import subprocess
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reactorscope", "run", "--record", str(record), "-m", "twisted", "web",
+         "--listen", "tcp:0:interface=127.0.0.1", "--path", str(APPS)],
+        env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (not record.exists() or b"EPollReactor" not in record.read_bytes()):
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    rec = Recording.read(record)
+    assert rec.meta["reactor"] == "EPollReactor"
+    assert rec.of(wire.HELLO)[0].body["metadata"]["argv"][1:3] == ["web", "--listen"]
+
+
+def twistd_command():
+    return ["-m", "reactorscope.twistd"]
+
+
+def test_twistd_in_the_foreground(tmp_path):
+    record = tmp_path / "twistd.bin"
+    result = run_shim(["--record", str(record), *twistd_command(), "-n", "--pidfile=", "-y", str(APPS / "app.tac")],
+                      cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rec = Recording.read(record)
+    assert rec.events_at("slow_tac_handler", wire.KIND_TIMER)
+    assert rec.frames[-1].type == wire.GOODBYE
+
+
+def test_twistd_daemonised_records_from_the_daemon(tmp_path):
+    import subprocess
+
+    record = tmp_path / "daemon.bin"
+    pidfile = tmp_path / "twistd.pid"
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "reactorscope", "run", "--record", str(record), *twistd_command(),
+         "--pidfile", str(pidfile), "--logfile", str(tmp_path / "twistd.log"), "-y", str(APPS / "app.tac")],
+        env=python_env(), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    _, stderr = launcher.communicate(timeout=30)
+    assert launcher.returncode == 0, stderr
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        frames = wire.decode_stream(record.read_bytes())
+        if frames and frames[-1].type == wire.GOODBYE:
+            break
+        time.sleep(0.1)
+    rec = Recording.read(record)
+    assert rec.events_at("slow_tac_handler", wire.KIND_TIMER)
+    assert rec.frames[-1].type == wire.GOODBYE
+    assert rec.of(wire.HELLO)[0].body["pid"] != launcher.pid, "recorded by the daemon child, not the launcher"
+    assert not pidfile.exists()

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence
 from reactorscope import __version__
 from reactorscope.config import ENV_TOKEN, ConfigError, Settings
 
-RUN_VALUE_OPTIONS = ("--connect", "--listen", "--record", "--fail-over", "--stall-threshold", "--sample-interval")
+RUN_VALUE_OPTIONS = ("--connect", "--record", "--fail-over", "--stall-threshold", "--sample-interval")
 
 
 def environment_info() -> Dict[str, Optional[str]]:
@@ -44,7 +44,7 @@ def run_options_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--connect", metavar="ADDRESS", help="stream to the telemetry server at tcp:127.0.0.1:PORT or unix:PATH")
     parser.add_argument("--listen", metavar="ADDRESS", nargs="?", const="tcp:127.0.0.1:0",
-                        help="attach mode: listen (default tcp:127.0.0.1:0) and wait for the server to connect")
+                        help="attach mode: listen (--listen, or --listen=unix:PATH; default tcp:127.0.0.1:0) for the server to connect")
     parser.add_argument("--record", metavar="FILE", help="write every frame to FILE (readable up to the last flush)")
     parser.add_argument("--report", action="store_true", help="print the slowest handlers and stalled lines at exit")
     parser.add_argument("--fail-over", metavar="MS", type=float, dest="fail_over_ms",

@@ -51,6 +51,14 @@ class Settings:
             raise ConfigError(f"a token is required to connect or listen: set {ENV_TOKEN}")
         if self.connect and self.listen:
             raise ConfigError("give either connect or listen, not both")
+        from reactorscope.transport import AddressError, parse_address
+
+        for address in (self.connect, self.listen):
+            if address:
+                try:
+                    parse_address(address)
+                except AddressError as error:
+                    raise ConfigError(str(error)) from error
         return self
 
     @property

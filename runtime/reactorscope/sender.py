@@ -88,8 +88,13 @@ class Sender:
         samples = rec.take_stall_samples()
         now = rec.now() - rec.origin
 
-        body: List[bytes] = []
         n = len(events) // EVENT_FIELDS
+        # Find the peer first: what no peer will take is counted before this flush's gauges are read.
+        peer = self.connection.current() if self.connection is not None else None
+        if self.connection is not None and peer is None:
+            rec.events_dropped += n
+
+        body: List[bytes] = []
         if n:
             kinds = array("B", events[0::EVENT_FIELDS])
             site_ids = array("I", events[1::EVENT_FIELDS])
@@ -110,12 +115,8 @@ class Sender:
             body.append(wire.encode_goodbye(*goodbye))
         payload = b"".join(body)
 
-        peer = self.connection.current() if self.connection is not None else None
-        if peer is not None:
-            if not self._send(peer, payload) and n:
-                rec.events_dropped += n
-        elif self.connection is not None and n:
-            rec.events_dropped += n  # no peer to take them
+        if peer is not None and not self._send(peer, payload):
+            rec.events_dropped += n
         if self.recording is not None:
             self._send(self.recording, payload)
 

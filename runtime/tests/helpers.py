@@ -100,3 +100,76 @@ def line_of(path: Path, text: str) -> int:
 
 def json_lines(text: str) -> List[Any]:
     return [json.loads(line) for line in text.splitlines() if line.startswith(("{", "["))]
+
+
+class FakeServer:
+    """A telemetry server stand-in on a real socket: accepts, decodes, keeps every connection's frames.
+    ``reading=False`` makes it a peer that never reads (a stuck consumer)."""
+
+    def __init__(self, family: str = "tcp", path: Optional[str] = None, reading: bool = True) -> None:
+        import socket
+        import threading
+
+        if family == "unix":
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.bind(path)
+            self.address = f"unix:{path}"
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.bind(("127.0.0.1", 0))
+            self.address = f"tcp:127.0.0.1:{self.sock.getsockname()[1]}"
+        self.sock.listen(8)
+        self.reading = reading
+        self.connections: List[List[wire.Frame]] = []
+        self.errors: List[str] = []
+        self.close_after_hello = 0  # close this many connections right after their HELLO
+        self._sockets: List[Any] = []
+        self._threading = threading
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            frames: List[wire.Frame] = []
+            self.connections.append(frames)
+            self._sockets.append(conn)
+            self._threading.Thread(target=self._read, args=(conn, frames), daemon=True).start()
+
+    def _read(self, conn: Any, frames: List[wire.Frame]) -> None:
+        if not self.reading:
+            return
+        decoder = wire.StreamDecoder()
+        try:
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                for frame in decoder.feed(data):
+                    frames.append(frame)
+                    if frame.type == wire.HELLO and self.close_after_hello > 0:
+                        self.close_after_hello -= 1
+                        conn.close()
+                        return
+        except (OSError, wire.ProtocolError) as error:
+            self.errors.append(repr(error))
+
+    def wait_for(self, predicate: Any, timeout: float = 20.0) -> bool:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self._sockets:
+            try:
+                conn.close()
+            except OSError:
+                pass

@@ -31,10 +31,11 @@ def test_info_reports_the_interpreter_and_its_twisted():
     result = run_module("info")
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
+    info["executable"] = os.path.realpath(info["executable"])
     assert info == {
         "reactorscope": reactorscope.__version__,
         "python": "%d.%d.%d" % sys.version_info[:3],
-        "executable": sys.executable,
+        "executable": os.path.realpath(sys.executable),
         "twisted": twisted.__version__,
     }
 

@@ -1,0 +1,155 @@
+"""Streaming to a real socket: the token, reconnects, drops when the peer is gone or stuck, attach mode."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import APPS, FakeServer, Recording, python_env, run_shim
+from reactorscope import wire
+
+TOKEN = "test-token-1234"
+TICKING = str(APPS / "ticking_app.py")
+
+
+def token_env():
+    return python_env({"REACTORSCOPE_TOKEN": TOKEN})
+
+
+@pytest.fixture
+def server():
+    s = FakeServer()
+    yield s
+    s.close()
+
+
+def test_the_stream_opens_with_the_token_and_ends_with_goodbye(server):
+    result = run_shim(["--connect", server.address, str(APPS / "blocking_app.py")], env=token_env())
+    assert result.returncode == 0, result.stderr
+    assert server.wait_for(lambda: server.connections and server.connections[0][-1:] and server.connections[0][-1].type == wire.GOODBYE)
+    rec = Recording(server.connections[0])
+    hello = rec.frames[0]
+    assert hello.type == wire.HELLO and hello.body["token"] == TOKEN
+    assert rec.events_at("sleepy_handler", wire.KIND_TIMER)
+    assert any(s["samples"] for s in rec.stalls)
+
+
+def test_a_unix_socket_works_too(tmp_path):
+    path = str(tmp_path / "rs.sock")
+    s = FakeServer("unix", path)
+    try:
+        result = run_shim(["--connect", s.address, str(APPS / "blocking_app.py")], env=token_env())
+        assert result.returncode == 0, result.stderr
+        assert s.wait_for(lambda: s.connections and any(f.type == wire.GOODBYE for f in s.connections[0]))
+        assert Recording(s.connections[0]).events_at("busy_handler", wire.KIND_TIMER)
+    finally:
+        s.close()
+
+
+def test_it_reconnects_and_resends_hello_and_every_site(server):
+    server.close_after_hello = 1
+    result = run_shim(["--connect", server.address, TICKING, "1.5"], env=token_env())
+    assert result.returncode == 0, result.stderr
+    assert server.wait_for(lambda: len(server.connections) >= 2 and server.connections[1][-1:] and server.connections[1][-1].type == wire.GOODBYE)
+    first, second = server.connections[0], server.connections[1]
+    assert [f.type for f in first] == [wire.HELLO]
+    again = Recording(second)
+    assert second[0].type == wire.HELLO and second[0].body["token"] == TOKEN
+    tick = again.site_named("tick_handler")
+    assert again.events_at("tick_handler", wire.KIND_TIMER)
+    assert tick["id"] in again.sites  # the site table came again, ids unchanged
+
+
+def test_with_no_server_the_app_runs_and_drops_are_counted(tmp_path):
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()  # nothing listens there now
+    record = tmp_path / "rec.bin"
+    result = run_shim(["--connect", f"tcp:127.0.0.1:{port}", "--record", str(record), TICKING, "0.5"], env=token_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ticks ")
+    rec = Recording.read(record)
+    assert rec.events_at("tick_handler", wire.KIND_TIMER), "the recording keeps everything"
+    dropped = dict(rec.gauges[-1]["values"])[wire.GAUGE_EVENTS_DROPPED]
+    assert dropped >= len(rec.events_at("tick_handler")), "what no connection took is counted"
+
+
+def test_a_stuck_peer_never_blocks_the_reactor(tmp_path):
+    stuck = FakeServer(reading=False)
+    record = tmp_path / "rec.bin"
+    try:
+        result = run_shim(["--connect", stuck.address, "--record", str(record), TICKING, "4", "storm"],
+                          env=token_env(), timeout=90)
+    finally:
+        stuck.close()
+    assert result.returncode == 0, result.stderr
+    rec = Recording.read(record)
+    dropped = dict(rec.gauges[-1]["values"])[wire.GAUGE_EVENTS_DROPPED]
+    assert dropped > 0, "a peer that never reads loses data, counted"
+    lags = [lag for loop in rec.loops for lag in loop["lags"]]
+    # The sender waits up to 2 s on a stuck socket; had the reactor waited with it, lag would show it.
+    assert lags and max(lags) < 1.0e9, f"max loop lag {max(lags) / 1e6:.0f} ms"
+
+
+def test_a_bad_address_is_refused_before_the_app_runs():
+    result = run_shim(["--connect", "tcp:10.1.2.3:9000", TICKING, "0.1"], env=token_env())
+    assert result.returncode == 2
+    assert "loopback only" in result.stderr
+    assert "ticks" not in result.stdout
+
+
+def test_connect_without_a_token_is_refused():
+    result = run_shim(["--connect", "tcp:127.0.0.1:9", TICKING, "0.1"])
+    assert result.returncode == 2
+    assert "REACTORSCOPE_TOKEN" in result.stderr
+
+
+def read_attach_file(process, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    line = ""
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if "listening on" in line:
+            path = line.rsplit(" in ", 1)[1].strip()
+            with open(path) as handle:
+                return json.load(handle), path
+    raise AssertionError(f"the shim did not say where it listens: {line!r}")
+
+
+def attach(address, token):
+    family, addr = (socket.AF_INET, (address.split(":")[1], int(address.split(":")[2])))
+    sock = socket.create_connection(addr, timeout=5)
+    sock.sendall(wire.PREAMBLE + wire.encode_attach(token))
+    return sock
+
+
+def test_attach_mode_needs_the_token(tmp_path):
+    env = python_env({"XDG_RUNTIME_DIR": str(tmp_path)})
+    process = subprocess.Popen([sys.executable, "-m", "reactorscope", "run", "--listen", TICKING, "3"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        info, path = read_attach_file(process)
+        assert oct(os.stat(path).st_mode & 0o777) == oct(0o600)
+        assert info["pid"] == process.pid and info["address"].startswith("tcp:127.0.0.1:")
+
+        intruder = attach(info["address"], "wrong-token")
+        intruder.settimeout(5)
+        assert intruder.recv(100) == b"", "a wrong token gets nothing and is closed"
+
+        peer = attach(info["address"], info["token"])
+        decoder = wire.StreamDecoder()
+        frames = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(f.type == wire.EVENTS for f in frames):
+            frames.extend(decoder.feed(peer.recv(65536)))
+        assert frames[0].type == wire.HELLO and frames[0].body["pid"] == process.pid
+        assert Recording(frames).events_at("tick_handler", wire.KIND_TIMER)
+        peer.close()
+    finally:
+        process.wait(timeout=30)
+    assert process.returncode == 0
+    assert not os.path.exists(path), "the attach file goes when the app exits"

@@ -48,28 +48,29 @@ class DeferHooks:
         events = rec.events
         extend = events.extend
         limit = rec.limit
-        site_of = self.sites.callable
+        key_of = self.sites.key_of
         get_ident = threading.get_ident
 
-        def first_callback_site(d: Any) -> int:
-            is_failure = isinstance(getattr(d, "result", None), Failure)
-            for item in d.__dict__.get(list_name, ()):
+        def first_callback_key(d: Any, callbacks: List[Any]) -> Any:
+            is_failure = isinstance(d.result, Failure)
+            for item in callbacks:
                 f = item[1][0] if is_failure else item[0][0]
-                if f not in pass_through and callable(f):
-                    return site_of(f)
+                if f not in pass_through:
+                    return key_of(f)
             return 0
 
         def _runCallbacks(self: Any) -> None:
-            if not self.__dict__.get(list_name) or get_ident() != rec.reactor_thread:
+            callbacks = self.__dict__.get(list_name)
+            if not callbacks or get_ident() != rec.reactor_thread:
                 return original(self)
-            site = first_callback_site(self)
+            key = first_callback_key(self, callbacks)
             t0 = now()
             try:
                 return original(self)
             finally:
                 t1 = now()
                 if len(events) < limit:
-                    extend((KIND_DEFERRED, site, t0 - origin, t1 - t0))
+                    extend((KIND_DEFERRED, key, t0 - origin, t1 - t0))
                 else:
                     rec.events_dropped += 1
 
@@ -86,22 +87,20 @@ class DeferHooks:
         events = rec.events
         extend = events.extend
         limit = rec.limit
-        code_site = self.sites.code
         get_ident = threading.get_ident
 
         def _inlineCallbacks(*args: Any) -> Any:
             if get_ident() != rec.reactor_thread:
                 return original(*args)
             gen = args[1]
-            code = getattr(gen, "gi_code", None) or getattr(gen, "cr_code", None)
-            site = code_site(code) if code is not None else 0
+            key = getattr(gen, "gi_code", None) or getattr(gen, "cr_code", None) or 0
             t0 = now()
             try:
                 return original(*args)
             finally:
                 t1 = now()
                 if len(events) < limit:
-                    extend((KIND_COROUTINE, site, t0 - origin, t1 - t0))
+                    extend((KIND_COROUTINE, key, t0 - origin, t1 - t0))
                 else:
                     rec.events_dropped += 1
 

@@ -10,6 +10,7 @@ Reactor families (docs/architecture.md, facts in shared notes):
 """
 from __future__ import annotations
 
+from types import CodeType
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from reactorscope.recorder import Recorder
@@ -17,26 +18,36 @@ from reactorscope.sites import SiteTable
 from reactorscope.wire import KIND_IO_READ, KIND_IO_WRITE, KIND_THREAD_CALL, KIND_TIMER
 
 
-def make_top_level_runner(rec: Recorder, site_of: Callable[[Any], int], kind: int) -> Callable[..., Any]:
-    """A trampoline that runs ``f(*args, **kw)`` as one top-level callback of ``kind`` and records it."""
+def make_top_level_runner(rec: Recorder, sites: SiteTable, kind: int) -> Callable[..., Any]:
+    """A trampoline that runs ``f(*args, **kw)`` as one top-level callback of ``kind`` and records it.
+
+    Fixed arity (``run(f, args, kw)``, as the callLater wrapper schedules it) and no site lookup: it stores
+    the callable's code object and the sender interns it. Both measured: star-args and a dict lookup per
+    call were most of the shim's cost per callback.
+    """
     now = rec.now
     origin = rec.origin
     extend = rec.events.extend
     events = rec.events
     limit = rec.limit
+    key_of = sites.key_of
 
-    def run(f: Any, /, *args: Any, **kw: Any) -> Any:
-        site = site_of(f)
-        previous = rec.current
-        t0 = now()
-        rec.current = (t0, site, kind)
+    def run(f: Any, args: Tuple[Any, ...], kw: Dict[str, Any], /) -> Any:
         try:
-            return f(*args, **kw)
+            key = f.__code__
+            if key.__class__ is not CodeType:
+                key = key_of(f)
+        except AttributeError:  # partials, LoopingCalls, builtins: resolved now, cached per code
+            key = key_of(f)
+        t0 = now()
+        rec.current = (t0, key, kind)
+        try:
+            return f(*args, **kw) if kw else f(*args)
         finally:
             t1 = now()
-            rec.current = previous
+            rec.current = None
             if len(events) < limit:
-                extend((kind, site, t0 - origin, t1 - t0))
+                extend((kind, key, t0 - origin, t1 - t0))
             else:
                 rec.events_dropped += 1
 
@@ -96,8 +107,8 @@ class ReactorHooks:
         self.family = ""
         self._installed: List[str] = []
         self._restore: List[Callable[[], None]] = []
-        self.run_timer = make_top_level_runner(rec, sites.callable, KIND_TIMER)
-        self.run_thread_call = make_top_level_runner(rec, sites.callable, KIND_THREAD_CALL)
+        self.run_timer = make_top_level_runner(rec, sites, KIND_TIMER)
+        self.run_thread_call = make_top_level_runner(rec, sites, KIND_THREAD_CALL)
         # Code of the wrappers that call into the app: the watchdog's stacks end there.
         self.stop_codes: Set[object] = {self.run_timer.__code__, self.run_thread_call.__code__}
         self.io_sites = IoSites(sites)
@@ -169,7 +180,7 @@ class ReactorHooks:
         def callLater(delay: float, f: Any, /, *args: Any, **kw: Any) -> Any:
             if f is run_thread_call:  # asyncio's callFromThread goes through callLater(0, ...)
                 return original(delay, f, *args, **kw)
-            return original(delay, run_timer, f, *args, **kw)
+            return original(delay, run_timer, f, args, kw)
 
         self._set(reactor, "callLater", callLater)
 
@@ -178,7 +189,7 @@ class ReactorHooks:
         run_thread_call = self.run_thread_call
 
         def callFromThread(f: Any, /, *args: Any, **kw: Any) -> Any:
-            return original(run_thread_call, f, *args, **kw)
+            return original(run_thread_call, f, args, kw)
 
         self._set(reactor, "callFromThread", callFromThread)
 
@@ -199,14 +210,13 @@ class ReactorHooks:
             read = is_read(rest)
             kind = KIND_IO_READ if read else KIND_IO_WRITE
             site = io_sites(selectable, read)
-            previous = rec.current
             t0 = now()
             rec.current = (t0, site, kind)
             try:
                 return original(selectable, *rest)
             finally:
                 t1 = now()
-                rec.current = previous
+                rec.current = None
                 io_ns[0] += t1 - t0
                 if len(events) < limit:
                     extend((kind, site, t0 - origin, t1 - t0))

@@ -97,9 +97,11 @@ class Sender:
         body: List[bytes] = []
         if n:
             kinds = array("B", events[0::EVENT_FIELDS])
-            site_ids = array("I", events[1::EVENT_FIELDS])
-            starts = events[2::EVENT_FIELDS]
-            durations = events[3::EVENT_FIELDS]
+            # Keys are code objects (interned here, off the reactor thread) or site ids already.
+            known, intern = self.sites.ids_by_key.get, self.sites.code
+            site_ids = array("I", [k if k.__class__ is int else known(k) or intern(k) for k in events[1::EVENT_FIELDS]])
+            starts = array("q", events[2::EVENT_FIELDS])
+            durations = array("q", events[3::EVENT_FIELDS])
             body.append(wire.encode_events(starts, durations, site_ids, kinds))
             if self.summary is not None:
                 self.summary.add_events(site_ids, kinds, starts, durations)

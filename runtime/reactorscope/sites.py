@@ -17,28 +17,39 @@ class SiteTable:
     """Thread-safe: the reactor thread and the watchdog both intern; reads of the dict need no lock."""
 
     def __init__(self) -> None:
-        self._ids: Dict[Any, int] = {}
+        # code object (or name) -> id; hot paths call ``ids_by_key.get`` directly.
+        self.ids_by_key: Dict[Any, int] = {}
         self._rows: List[SiteRow] = []
         self._lock = threading.Lock()
 
     def code(self, code: CodeType) -> int:
         try:
-            return self._ids[code]
+            return self.ids_by_key[code]
         except KeyError:
             return self._add(code, code.co_firstlineno, code.co_filename, code_name(code))
 
     def named(self, key: str, file: str = "", line: int = 0) -> int:
         """A site with no code object (a builtin): keyed by name."""
         try:
-            return self._ids[key]
+            return self.ids_by_key[key]
         except KeyError:
             return self._add(key, line, file, key)
+
+    def key_of(self, f: Any) -> Any:
+        """What the hot paths store for a callable: its code object when it has one (interned later, off the
+        reactor thread), else the site id, resolved now."""
+        code = getattr(f, "__code__", None)
+        return code if code.__class__ is CodeType else self.callable(f)
+
+    def resolve(self, key: Any) -> int:
+        """A stored key (code object or site id) as a site id."""
+        return key if key.__class__ is int else self.code(key)
 
     def callable(self, f: Any) -> int:
         """The site of what calling ``f`` runs: a function, a bound method, a partial, a LoopingCall..."""
         code = getattr(f, "__code__", None)  # functions, and bound methods (which forward __code__)
         if code is not None:
-            site = self._ids.get(code)
+            site = self.ids_by_key.get(code)
             if site is not None:
                 return site
         return self._slow_callable(f, 0)
@@ -64,11 +75,11 @@ class SiteTable:
 
     def _add(self, key: Any, line: int, file: str, name: str) -> int:
         with self._lock:
-            site = self._ids.get(key)
+            site = self.ids_by_key.get(key)
             if site is None:
                 site = len(self._rows) + 1
                 self._rows.append((site, line, file, name))
-                self._ids[key] = site
+                self.ids_by_key[key] = site
             return site
 
     def rows_since(self, count: int) -> List[SiteRow]:

@@ -65,7 +65,7 @@ class Watchdog:
         current = self.rec.current
         if current is None:
             return False
-        start, site, kind = current
+        start, key, kind = current
         now = self.rec.now()
         if now - start < self.threshold_ns:
             return False
@@ -74,7 +74,7 @@ class Watchdog:
             return False
         stack = self.stack(frame)
         origin = self.rec.origin
-        self.rec.add_stall_sample((start - origin, site, kind, now - origin, stack))
+        self.rec.add_stall_sample((start - origin, self.sites.resolve(key), kind, now - origin, stack))
         return True
 
     def stack(self, frame: Optional[FrameType]) -> List[Tuple[int, int]]:

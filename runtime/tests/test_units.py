@@ -110,9 +110,9 @@ def test_a_full_buffer_drops_and_counts():
     rec = Recorder(clock, buffer_events=1000)
     from reactorscope.reactor_hooks import make_top_level_runner
 
-    run = make_top_level_runner(rec, SiteTable().callable, wire.KIND_TIMER)
+    run = make_top_level_runner(rec, SiteTable(), wire.KIND_TIMER)
     for _ in range(1200):
-        run(plain_function)
+        run(plain_function, (), {})
     assert len(rec.events) == 1000 * 4
     assert rec.events_dropped == 200
 

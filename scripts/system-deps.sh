@@ -5,8 +5,9 @@
 #   python3-twisted     the older Twisted (22.4) the runtime is tested against on the system Python
 #   python3-pytest      pytest for that system Python
 #   python3-venv        the virtual environment that holds the newest Twisted
+#   wrk                 the HTTP load generator of the overhead benchmark (bench/web.py)
 set -euo pipefail
-packages=(chromium libkrb5-dev make g++ pkg-config curl python3 python3-venv python3-twisted python3-pytest)
+packages=(chromium libkrb5-dev make g++ pkg-config curl python3 python3-venv python3-twisted python3-pytest wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

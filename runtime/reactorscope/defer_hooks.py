@@ -52,7 +52,7 @@ class DeferHooks:
         get_ident = threading.get_ident
 
         def first_callback_key(d: Any, callbacks: List[Any]) -> Any:
-            is_failure = isinstance(d.result, Failure)
+            is_failure = isinstance(getattr(d, "result", None), Failure)
             for item in callbacks:
                 f = item[1][0] if is_failure else item[0][0]
                 if f not in pass_through:

@@ -209,7 +209,10 @@ class ReactorHooks:
         def io(selectable: Any, /, *rest: Any) -> Any:
             read = is_read(rest)
             kind = KIND_IO_READ if read else KIND_IO_WRITE
-            site = io_sites(selectable, read)
+            try:
+                site = io_sites(selectable, read)
+            except Exception:  # a selectable the rules do not know: unattributed, never an app error
+                site = 0
             t0 = now()
             rec.current = (t0, site, kind)
             try:

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# `npm run bench`: every benchmark, each printing ratios measured in one run. Figures go to docs/performance.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh >/dev/null
+echo "== Worst cases: shim and cProfile against bare (bench/overhead.py)"
+.venv/bin/python bench/overhead.py "$@"
+echo
+echo "== twisted.web under wrk: shim against bare (bench/web.py)"
+.venv/bin/python bench/web.py

@@ -10,7 +10,8 @@ import atexit
 from typing import Optional
 
 from reactorscope.config import ConfigError, take_from_environment
-from reactorscope.session import Session, start, warn
+from reactorscope.console import warn
+from reactorscope.session import Session, start
 
 
 def start_from_environment() -> Optional[Session]:

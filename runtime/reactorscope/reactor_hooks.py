@@ -105,7 +105,6 @@ class ReactorHooks:
         self.lag_interval_s = lag_interval_s
         self.reactor: Any = None
         self.family = ""
-        self._installed: List[str] = []
         self._restore: List[Callable[[], None]] = []
         self.run_timer = make_top_level_runner(rec, sites, KIND_TIMER)
         self.run_thread_call = make_top_level_runner(rec, sites, KIND_THREAD_CALL)

@@ -29,7 +29,6 @@ class Summary:
         self.handlers: Dict[int, HandlerStats] = {}
         self.sample_interval_ns = sample_interval_ns
         self.max_ns = 0
-        self.max_site = 0
         # Stalled callbacks, keyed by (start, site): lines sampled in each, and the callback's duration.
         self._stall_lines: Dict[Tuple[int, int], Dict[Tuple[int, int], int]] = {}
         self._durations: Dict[Tuple[int, int], int] = {}
@@ -49,7 +48,7 @@ class Summary:
             if duration > stats.max:
                 stats.max = duration
                 if duration > self.max_ns:
-                    self.max_ns, self.max_site = duration, site
+                    self.max_ns = duration
             if len(stats.samples) < RESERVOIR:
                 stats.samples.append(duration)
             else:

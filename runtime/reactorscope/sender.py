@@ -9,6 +9,7 @@ from array import array
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from reactorscope import wire
+from reactorscope.console import warn
 from reactorscope.gauges import read_gauges
 from reactorscope.recorder import EVENT_FIELDS, Recorder, StallSample
 from reactorscope.report import Summary
@@ -47,7 +48,7 @@ class Sender:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()  # one flush at a time (the thread's, or the final one at exit)
-        self.flush_errors = 0
+        self._reported_error = False
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -78,8 +79,10 @@ class Sender:
         with self._lock:
             try:
                 self._flush(goodbye)
-            except Exception:  # the sender must survive anything, and never disturb the app
-                self.flush_errors += 1
+            except Exception as error:  # the sender must survive anything, and never disturb the app
+                if not self._reported_error:
+                    self._reported_error = True
+                    warn(f"could not send telemetry ({error!r}); further errors are not shown")
 
     def _flush(self, goodbye: Optional[Tuple[int, str]]) -> None:
         rec = self.rec

@@ -14,6 +14,7 @@ from typing import Any, Optional
 from reactorscope import __version__, wire
 from reactorscope.clock import Clock, SystemClock
 from reactorscope.config import Settings
+from reactorscope.console import warn
 from reactorscope.defer_hooks import DeferHooks
 from reactorscope.reactor_hooks import ReactorHooks
 from reactorscope.recorder import Recorder
@@ -25,14 +26,6 @@ from reactorscope.watchdog import Watchdog
 
 _active: Optional["Session"] = None
 _lock = threading.Lock()
-
-
-def warn(message: str) -> None:
-    try:
-        sys.stderr.write(f"reactorscope: {message}\n")
-        sys.stderr.flush()
-    except Exception:
-        pass
 
 
 class Session:

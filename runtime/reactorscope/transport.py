@@ -108,11 +108,13 @@ def socket_peer(sock: socket.socket, name: str) -> Peer:
 
 def record_peer(path: str) -> Peer:
     """A recording: flushed on every write, so a killed process leaves a file readable to its last flush."""
-    handle = open(path, "wb")
+    handle = open(path, "wb", buffering=0)  # one write() per flush: no frame is left half in a buffer
 
     def write(data: bytes) -> None:
-        handle.write(data)
-        handle.flush()
+        view = memoryview(data)
+        while view:
+            written = handle.write(view)
+            view = view[written or 0 :]
 
     return Peer(write, handle.close, f"recording {path}")
 
@@ -127,7 +129,6 @@ class Connector:
         self._backoff = 0.25
         self._next_try = 0.0
         self.peer: Optional[Peer] = None
-        self.connections = 0
 
     def current(self) -> Optional[Peer]:
         """The live peer, connecting first when the last one is gone and the backoff has passed."""
@@ -146,7 +147,6 @@ class Connector:
             self._backoff = min(self._backoff * 2, 5.0)
             return None
         self._backoff = 0.25
-        self.connections += 1
         self.peer = socket_peer(sock, self.text)
         return self.peer
 
@@ -181,7 +181,6 @@ class Listener:
         self._lock = threading.Lock()
         self._new_peer: Optional[Peer] = None
         self.peer: Optional[Peer] = None
-        self.rejected = 0
         self._closed = False
         self._thread = threading.Thread(target=self._accept_loop, name="reactorscope-listener", daemon=True)
         self._thread.start()
@@ -201,7 +200,6 @@ class Listener:
                     continue
             except Exception:
                 pass
-            self.rejected += 1
             sock.close()
 
     def _authenticate(self, sock: socket.socket) -> bool:

@@ -121,8 +121,8 @@ def read_attach_file(process, timeout=20.0):
 
 
 def attach(address, token):
-    family, addr = (socket.AF_INET, (address.split(":")[1], int(address.split(":")[2])))
-    sock = socket.create_connection(addr, timeout=5)
+    _, host, port = address.split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
     sock.sendall(wire.PREAMBLE + wire.encode_attach(token))
     return sock
 
@@ -153,3 +153,22 @@ def test_attach_mode_needs_the_token(tmp_path):
         process.wait(timeout=30)
     assert process.returncode == 0
     assert not os.path.exists(path), "the attach file goes when the app exits"
+
+
+def test_a_killed_process_leaves_a_readable_recording(tmp_path):
+    record = tmp_path / "killed.bin"
+    process = subprocess.Popen([sys.executable, "-m", "reactorscope", "run", "--record", str(record), TICKING, "30"],
+                               env=python_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (not record.exists() or record.stat().st_size < 2000):
+            time.sleep(0.05)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    decoder = wire.StreamDecoder()
+    frames = list(decoder.feed(record.read_bytes()))
+    assert decoder.pending_bytes == 0, "every flush wrote whole frames"
+    rec = Recording(frames)
+    assert frames[0].type == wire.HELLO and rec.events_at("tick_handler", wire.KIND_TIMER)
+    assert not rec.of(wire.GOODBYE)

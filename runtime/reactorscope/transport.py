@@ -114,7 +114,9 @@ def record_peer(path: str) -> Peer:
         view = memoryview(data)
         while view:
             written = handle.write(view)
-            view = view[written or 0 :]
+            if not written:
+                raise OSError("the recording accepted no bytes")
+            view = view[written:]
 
     return Peer(write, handle.close, f"recording {path}")
 

@@ -8,3 +8,6 @@ echo "== Worst cases: shim and cProfile against bare (bench/overhead.py)"
 echo
 echo "== twisted.web under wrk: shim against bare (bench/web.py)"
 .venv/bin/python bench/web.py
+echo
+echo "== Telemetry server store: decode, ingest, range queries, memory (bench/server-store.mjs)"
+node bench/server-store.mjs

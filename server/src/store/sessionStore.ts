@@ -1,0 +1,1121 @@
+/**
+ * What one shim connection (one process) sent: per-site statistics, the lines stalls were sampled in, gauge
+ * and loop series, and a bounded history of every callback, answered in ranges reduced to what a screen shows.
+ *
+ * The history is what grows: 21 bytes an event in chunks of typed columns, the oldest chunk dropped whenever
+ * the estimated memory passes the cap. Each chunk keeps a summary per block of 256 events and per span of 4096
+ * (time bounds, and per kind the count, busy time and longest callback), so a range query skips them or takes
+ * them whole, and reads single events only in blocks cut by the edges of the range or of its bins. Events
+ * arrive in the order callbacks ended (a nested callback before the one around it), not sorted by start, and
+ * nothing here relies on any order: the bounds say where to look.
+ *
+ * Times are ns from the session origin (docs/protocol.md); an event is in a range [start, end) when it starts in
+ * it, or started before and was still running at its start.
+ */
+import { EventKind, type Frame, type Metadata, type Site, type StallSample } from '../../../protocol/wire';
+import { Histogram } from './histogram';
+
+export interface SessionStoreOptions {
+  /** Bound on estimateMemoryBytes(): the oldest events are dropped to stay under it (the newest chunk stays). */
+  memoryCapBytes: number;
+  /** Wall clock in ms, for when frames arrived; Date.now unless a test gives its own. */
+  now?: () => number;
+  /** Events per history chunk, the unit of eviction; a multiple of 4096. Default 65536 (1.6 MB). */
+  chunkEvents?: number;
+}
+
+/** Count, total and percentiles of a site's callbacks, in ns; percentiles within 1/32 (see histogram.ts). */
+export interface CallStats {
+  count: number;
+  totalNs: number;
+  maxNs: number;
+  p50Ns: number;
+  p95Ns: number;
+  p99Ns: number;
+}
+
+/** A line stall samples found the reactor in (the innermost frame), and the time it held the reactor there. */
+export interface BlockingLine {
+  /** The site (function) the line is in, with that function's file and name. */
+  site: number;
+  file: string;
+  name: string;
+  line: number;
+  samples: number;
+  /** Each stalled callback's duration shared between its sampled lines in proportion to their samples. */
+  heldNs: number;
+}
+
+/** A site whose top-level callbacks held the reactor, with the lines its stalls were sampled in. */
+export interface Hotspot extends CallStats {
+  site: number;
+  /** Where the site is; empty and 0 while the site table has not described it. */
+  file: string;
+  line: number;
+  name: string;
+  blockingLines: BlockingLine[];
+}
+
+/** One top-level callback the watchdog sampled while it held the reactor. */
+export interface StalledCallback {
+  start: number;
+  site: number;
+  kind: number;
+  /** From the callback's EVENTS record; undefined until that arrives (or when it was dropped). */
+  durationNs: number | undefined;
+  /** Median gap between its samples. */
+  sampleIntervalNs: number;
+  /** The duration, or samples x sample interval while the duration is unknown. */
+  heldNs: number;
+  /** Time of each kept sample and its stack, as an index into `stacks`. */
+  sampleTimes: readonly number[];
+  sampleStacks: readonly number[];
+  /** Distinct stacks, (site, line) innermost first. */
+  stacks: readonly (readonly [number, number][])[];
+}
+
+export interface SessionSummary {
+  pid: number | undefined;
+  originWallNs: number | undefined;
+  metadata: Metadata;
+  sites: number;
+  eventsStored: number;
+  droppedEvents: number;
+  /** Wall-clock ms of the first and the latest frame. */
+  firstFrameAt: number | undefined;
+  lastFrameAt: number | undefined;
+  goodbye: { exitCode: number; reason: string } | undefined;
+}
+
+/** Few enough callbacks to draw one by one: the EVENTS frame's columns, in the order the callbacks ended. */
+export interface CallbackEvents {
+  type: 'events';
+  start: Float64Array;
+  duration: Float64Array;
+  site: Uint32Array;
+  kind: Uint8Array;
+}
+
+/**
+ * Too many callbacks to draw: per kind, bins of equal width holding the callbacks that started in them. Each bin
+ * keeps its longest callback (start, duration, site), which may run past the bin's end, so none is hidden.
+ */
+export interface CallbackBins {
+  type: 'bins';
+  binNs: number;
+  lanes: LaneBins[];
+}
+
+/** One kind's non-empty bins, in time order. */
+export interface LaneBins {
+  /** The event kind; 0 gathers kinds this version does not know. */
+  kind: number;
+  start: Float64Array;
+  end: Float64Array;
+  count: Float64Array;
+  busyNs: Float64Array;
+  maxNs: Float64Array;
+  maxStart: Float64Array;
+  maxSite: Float64Array;
+}
+
+/** A series as points (min = max) when few, else the min and max of each bin, at the bin's start. */
+export interface Envelope {
+  t: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+}
+
+/** Loop windows, or when too many, sums over bins of them (start of the first, end of the last). */
+export interface LoopWindows {
+  start: Float64Array;
+  end: Float64Array;
+  iterations: Float64Array;
+  busyNs: Float64Array;
+  idleNs: Float64Array;
+}
+
+/**
+ * A range reduced for the timeline. Every series is columns of typed arrays, filled without a boxed number or
+ * an object per item (sending them as JSON takes Array.from).
+ */
+export interface RangeData {
+  startNs: number;
+  endNs: number;
+  callbacks: CallbackEvents | CallbackBins;
+  gauges: (Envelope & { id: number })[];
+  lag: Envelope;
+  loop: LoopWindows;
+}
+
+/**
+ * Events per block, the finer summary: a range query reads single events only in blocks that its bin edges cut.
+ * Blocks of 64, 128 and 256 queried 10 million events in 2000 bins equally fast; 256 takes the least memory.
+ */
+const BLOCK_EVENTS = 256;
+/** Blocks per span (4096 events), the coarser summary, taken whole when a bin holds more than a span. */
+const SPAN_BLOCKS = 16;
+const SPAN_EVENTS = BLOCK_EVENTS * SPAN_BLOCKS;
+const DEFAULT_CHUNK_EVENTS = 65_536;
+/** start and duration f64, site u32, kind u8. */
+const BYTES_PER_EVENT = 21;
+/** Lanes 1-6 are the kinds of docs/protocol.md; lane 0 takes any other kind. */
+const LANES = EventKind.coroutine + 1;
+
+// A summary (of a block or a span): its time bounds, then per lane the count, the busy ns, and the longest
+// callback's duration, start and site (1.3 bytes an event in all).
+const MIN_START = 0;
+const MAX_START = 1;
+const MAX_END = 2;
+const FIRST_LANE = 3;
+const COUNT = 0;
+const BUSY = 1;
+const MAX = 2;
+const MAX_AT = 3;
+const MAX_SITE = 4;
+const LANE_FIELDS = 5;
+const SUMMARY_FIELDS = FIRST_LANE + LANES * LANE_FIELDS;
+
+/** Points kept per gauge, lag samples and loop windows: 100k gauge readings at 4 a second is 7 hours. */
+const SERIES_POINTS = 100_000;
+/** Stalled callbacks kept with their stacks; older ones live on only in the per-line totals. */
+const RECENT_STALLS = 200;
+/** Samples kept per stalled callback (50 s at 5 ms); later ones still count towards its lines. */
+const SAMPLES_PER_STALL = 10_000;
+/** The shim's default sampling interval, for a stall with a single sample. */
+const DEFAULT_SAMPLE_INTERVAL_NS = 5_000_000;
+/** Rough bytes of a JS object or Map entry, for the memory estimate of what is not typed arrays. */
+const OBJECT_BYTES = 100;
+
+function laneOf(kind: number): number {
+  return kind <= EventKind.coroutine ? kind : 0;
+}
+
+function isTopLevel(kind: number): boolean {
+  return kind >= EventKind.timer && kind <= EventKind.threadCall;
+}
+
+/**
+ * Events as columns, with a summary per sealed (full) block and span. Only the newest chunk has an unsealed
+ * tail, which queries read event by event.
+ */
+class EventChunk {
+  readonly start: Float64Array;
+  readonly duration: Float64Array;
+  readonly site: Uint32Array;
+  readonly kind: Uint8Array;
+  readonly blocks: Float64Array;
+  readonly spans: Float64Array;
+  length = 0;
+  sealedBlocks = 0;
+  /** Bounds of the sealed blocks. */
+  minStart = Infinity;
+  maxStart = -Infinity;
+  maxEnd = -Infinity;
+
+  constructor(readonly capacity: number) {
+    this.start = new Float64Array(capacity);
+    this.duration = new Float64Array(capacity);
+    this.site = new Uint32Array(capacity);
+    this.kind = new Uint8Array(capacity);
+    this.blocks = new Float64Array((capacity / BLOCK_EVENTS) * SUMMARY_FIELDS);
+    this.spans = new Float64Array((capacity / SPAN_EVENTS) * SUMMARY_FIELDS);
+  }
+
+  static bytes(capacity: number): number {
+    return capacity * BYTES_PER_EVENT + (capacity / BLOCK_EVENTS + capacity / SPAN_EVENTS) * SUMMARY_FIELDS * 8 + OBJECT_BYTES;
+  }
+
+  get full(): boolean {
+    return this.length === this.capacity;
+  }
+
+  get sealedSpans(): number {
+    return Math.floor(this.sealedBlocks / SPAN_BLOCKS);
+  }
+
+  /** Copies `count` events from `from` of the frame's columns (they must fit) and seals what they fill. */
+  append(frame: EventsFrame, from: number, count: number): void {
+    const at = this.length;
+    this.start.set(frame.start.subarray(from, from + count), at);
+    this.duration.set(frame.duration.subarray(from, from + count), at);
+    this.site.set(frame.site.subarray(from, from + count), at);
+    this.kind.set(frame.kind.subarray(from, from + count), at);
+    this.length += count;
+    while ((this.sealedBlocks + 1) * BLOCK_EVENTS <= this.length) {
+      this.sealBlock(this.sealedBlocks++);
+      if (this.sealedBlocks % SPAN_BLOCKS === 0) this.sealSpan(this.sealedBlocks / SPAN_BLOCKS - 1);
+    }
+  }
+
+  private sealBlock(block: number): void {
+    const summary = this.blocks;
+    const base = block * SUMMARY_FIELDS;
+    let minStart = Infinity;
+    let maxStart = -Infinity;
+    let maxEnd = -Infinity;
+    for (let i = block * BLOCK_EVENTS, end = i + BLOCK_EVENTS; i < end; i++) {
+      const start = this.start[i];
+      const duration = this.duration[i];
+      if (start < minStart) minStart = start;
+      if (start > maxStart) maxStart = start;
+      const stop = duration > 0 ? start + duration : start;
+      if (stop > maxEnd) maxEnd = stop;
+      const lane = base + FIRST_LANE + laneOf(this.kind[i]) * LANE_FIELDS;
+      summary[lane + BUSY] += duration;
+      if (summary[lane + COUNT]++ === 0 || duration > summary[lane + MAX]) {
+        summary[lane + MAX] = duration;
+        summary[lane + MAX_AT] = start;
+        summary[lane + MAX_SITE] = this.site[i];
+      }
+    }
+    summary[base + MIN_START] = minStart;
+    summary[base + MAX_START] = maxStart;
+    summary[base + MAX_END] = maxEnd;
+    if (minStart < this.minStart) this.minStart = minStart;
+    if (maxStart > this.maxStart) this.maxStart = maxStart;
+    if (maxEnd > this.maxEnd) this.maxEnd = maxEnd;
+  }
+
+  private sealSpan(span: number): void {
+    const into = span * SUMMARY_FIELDS;
+    const spans = this.spans;
+    const blocks = this.blocks;
+    spans[into + MIN_START] = Infinity;
+    spans[into + MAX_START] = -Infinity;
+    spans[into + MAX_END] = -Infinity;
+    for (let block = span * SPAN_BLOCKS; block < (span + 1) * SPAN_BLOCKS; block++) {
+      const base = block * SUMMARY_FIELDS;
+      spans[into + MIN_START] = Math.min(spans[into + MIN_START], blocks[base + MIN_START]);
+      spans[into + MAX_START] = Math.max(spans[into + MAX_START], blocks[base + MAX_START]);
+      spans[into + MAX_END] = Math.max(spans[into + MAX_END], blocks[base + MAX_END]);
+      for (let lane = FIRST_LANE; lane < SUMMARY_FIELDS; lane += LANE_FIELDS) {
+        const from = base + lane;
+        const to = into + lane;
+        if (blocks[from + COUNT] === 0) continue;
+        if (spans[to + COUNT] === 0 || blocks[from + MAX] > spans[to + MAX]) {
+          spans[to + MAX] = blocks[from + MAX];
+          spans[to + MAX_AT] = blocks[from + MAX_AT];
+          spans[to + MAX_SITE] = blocks[from + MAX_SITE];
+        }
+        spans[to + COUNT] += blocks[from + COUNT];
+        spans[to + BUSY] += blocks[from + BUSY];
+      }
+    }
+  }
+
+  /** The duration of the callback that started at `start` at `site`, if this chunk holds it. */
+  find(start: number, site: number): number | undefined {
+    const inSealed = this.sealedBlocks > 0 && start >= this.minStart && start <= this.maxStart;
+    for (let block = 0; inSealed && block < this.sealedBlocks; block++) {
+      const base = block * SUMMARY_FIELDS;
+      if (start < this.blocks[base + MIN_START] || start > this.blocks[base + MAX_START]) continue;
+      const found = this.findIn(block * BLOCK_EVENTS, (block + 1) * BLOCK_EVENTS, start, site);
+      if (found !== undefined) return found;
+    }
+    return this.findIn(this.sealedBlocks * BLOCK_EVENTS, this.length, start, site);
+  }
+
+  private findIn(from: number, to: number, start: number, site: number): number | undefined {
+    for (let i = from; i < to; i++) if (this.start[i] === start && this.site[i] === site) return this.duration[i];
+    return undefined;
+  }
+}
+
+type EventsFrame = Extract<Frame, { type: 'events' }>;
+
+/** What a walk over a time range does with what it meets: summaries where it may, else runs of events. */
+interface RangeVisitor {
+  /**
+   * The summary at `summaries[base]` of `size` events of the chunk, all of which start in the range; false to
+   * be given its events (or those of its blocks) instead.
+   */
+  summary(chunk: EventChunk, summaries: Float64Array, base: number, size: number): boolean;
+  /** Events [first, last) of the chunk: the visitor takes those of them in [from, to) (see inRange). */
+  events(chunk: EventChunk, first: number, last: number, from: number, to: number): void;
+}
+
+/** Starts in [from, to), or started before and was still running at `from`. */
+function inRange(start: number, duration: number, from: number, to: number): boolean {
+  return start < to && (start >= from || start + duration > from);
+}
+
+class RangeCounter implements RangeVisitor {
+  count = 0;
+  summary(_chunk: EventChunk, _summaries: Float64Array, _base: number, size: number): boolean {
+    this.count += size;
+    return true;
+  }
+  events(chunk: EventChunk, first: number, last: number, from: number, to: number): void {
+    const { start, duration } = chunk;
+    for (let i = first; i < last; i++) if (inRange(start[i], duration[i], from, to)) this.count++;
+  }
+}
+
+/** Copies the events of a range that a RangeCounter found `size` of. */
+class EventCollector implements RangeVisitor {
+  readonly collected: CallbackEvents;
+  private size = 0;
+
+  constructor(size: number) {
+    this.collected = {
+      type: 'events',
+      start: new Float64Array(size),
+      duration: new Float64Array(size),
+      site: new Uint32Array(size),
+      kind: new Uint8Array(size),
+    };
+  }
+
+  summary(): boolean {
+    return false;
+  }
+
+  events(chunk: EventChunk, first: number, last: number, from: number, to: number): void {
+    const { start, duration, site, kind } = this.collected;
+    for (let i = first; i < last; i++) {
+      if (!inRange(chunk.start[i], chunk.duration[i], from, to)) continue;
+      start[this.size] = chunk.start[i];
+      duration[this.size] = chunk.duration[i];
+      site[this.size] = chunk.site[i];
+      kind[this.size] = chunk.kind[i];
+      this.size++;
+    }
+  }
+}
+
+/**
+ * Bins callbacks by start, per lane; a summary whose events all start in one bin is added as it is. Each bin
+ * field is a column indexed by lane * bins + bin.
+ */
+class CallbackBinner implements RangeVisitor {
+  readonly binNs: number;
+  /** Bins per ns, to find a bin by a multiplication. */
+  private readonly scale: number;
+  private readonly count: Float64Array;
+  private readonly busy: Float64Array;
+  private readonly max: Float64Array;
+  private readonly maxStart: Float64Array;
+  private readonly maxSite: Float64Array;
+
+  constructor(
+    private readonly from: number,
+    to: number,
+    private readonly bins: number,
+  ) {
+    this.binNs = (to - from) / bins;
+    this.scale = bins / (to - from);
+    const cells = LANES * bins;
+    this.count = new Float64Array(cells);
+    this.busy = new Float64Array(cells);
+    this.max = new Float64Array(cells);
+    this.maxStart = new Float64Array(cells);
+    this.maxSite = new Float64Array(cells);
+  }
+
+  /** A callback that started before the range (and ran into it) goes to the first bin. */
+  private binOf(start: number): number {
+    const bin = Math.floor((start - this.from) * this.scale);
+    return bin < 0 ? 0 : bin >= this.bins ? this.bins - 1 : bin;
+  }
+
+  summary(_chunk: EventChunk, summaries: Float64Array, base: number): boolean {
+    const bin = this.binOf(summaries[base + MIN_START]);
+    if (bin !== this.binOf(summaries[base + MAX_START])) return false;
+    for (let lane = 0; lane < LANES; lane++) {
+      const at = base + FIRST_LANE + lane * LANE_FIELDS;
+      if (summaries[at + COUNT] === 0) continue;
+      const cell = lane * this.bins + bin;
+      if (this.count[cell] === 0 || summaries[at + MAX] > this.max[cell]) {
+        this.max[cell] = summaries[at + MAX];
+        this.maxStart[cell] = summaries[at + MAX_AT];
+        this.maxSite[cell] = summaries[at + MAX_SITE];
+      }
+      this.count[cell] += summaries[at + COUNT];
+      this.busy[cell] += summaries[at + BUSY];
+    }
+    return true;
+  }
+
+  /** Most of a zoomed-out query's time is in this loop, hence everything in locals. */
+  events(chunk: EventChunk, first: number, last: number, from: number, to: number): void {
+    const { start, duration, kind, site } = chunk;
+    const { count, busy, max, maxStart, maxSite, bins, scale } = this;
+    const origin = this.from;
+    for (let i = first; i < last; i++) {
+      const begin = start[i];
+      const length = duration[i];
+      if (!inRange(begin, length, from, to)) continue;
+      const bin = Math.floor((begin - origin) * scale);
+      const cell = laneOf(kind[i]) * bins + (bin < 0 ? 0 : bin >= bins ? bins - 1 : bin);
+      if (count[cell] === 0 || length > max[cell]) {
+        max[cell] = length;
+        maxStart[cell] = begin;
+        maxSite[cell] = site[i];
+      }
+      count[cell]++;
+      busy[cell] += length;
+    }
+  }
+
+  result(): CallbackBins {
+    const lanes: LaneBins[] = [];
+    for (let lane = 0; lane < LANES; lane++) {
+      const first = lane * this.bins;
+      let size = 0;
+      for (let cell = first; cell < first + this.bins; cell++) if (this.count[cell] > 0) size++;
+      if (size === 0) continue;
+      const out: LaneBins = {
+        kind: lane,
+        start: new Float64Array(size),
+        end: new Float64Array(size),
+        count: new Float64Array(size),
+        busyNs: new Float64Array(size),
+        maxNs: new Float64Array(size),
+        maxStart: new Float64Array(size),
+        maxSite: new Float64Array(size),
+      };
+      for (let bin = 0, n = 0; bin < this.bins; bin++) {
+        const cell = first + bin;
+        if (this.count[cell] === 0) continue;
+        out.start[n] = this.from + bin * this.binNs;
+        out.end[n] = this.from + (bin + 1) * this.binNs;
+        out.count[n] = this.count[cell];
+        out.busyNs[n] = this.busy[cell];
+        out.maxNs[n] = this.max[cell];
+        out.maxStart[n] = this.maxStart[cell];
+        out.maxSite[n] = this.maxSite[cell];
+        n++;
+      }
+      lanes.push(out);
+    }
+    return { type: 'bins', binNs: this.binNs, lanes };
+  }
+}
+
+/** Rows of numbers in time order, keeping the newest `limit`; grows by doubling so a quiet series stays small. */
+class SeriesRing {
+  private columns: Float64Array[];
+  private head = 0;
+  length = 0;
+
+  constructor(
+    private readonly width: number,
+    private readonly limit: number,
+  ) {
+    this.columns = Array.from({ length: width }, () => new Float64Array(Math.min(limit, 1024)));
+  }
+
+  private get capacity(): number {
+    return this.columns[0].length;
+  }
+
+  get bytes(): number {
+    return this.width * this.capacity * 8 + OBJECT_BYTES;
+  }
+
+  push(row: readonly number[]): void {
+    if (this.length === this.capacity) {
+      if (this.capacity < this.limit) {
+        this.grow();
+      } else {
+        this.head = (this.head + 1) % this.capacity;
+        this.length--;
+      }
+    }
+    const at = (this.head + this.length) % this.capacity;
+    for (let c = 0; c < this.width; c++) this.columns[c][at] = row[c];
+    this.length++;
+  }
+
+  private grow(): void {
+    const capacity = Math.min(this.limit, this.capacity * 2);
+    this.columns = this.columns.map((old) => {
+      const column = new Float64Array(capacity);
+      for (let i = 0; i < this.length; i++) column[i] = old[(this.head + i) % old.length];
+      return column;
+    });
+    this.head = 0;
+  }
+
+  /** Row `index` (0 = oldest kept) of `column`. */
+  get(column: number, index: number): number {
+    return this.columns[column][(this.head + index) % this.capacity];
+  }
+
+  /** The first row whose `column` is >= value; the rows are in order of that column. */
+  lowerBound(column: number, value: number): number {
+    let low = 0;
+    let high = this.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.get(column, middle) < value) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+}
+
+// Columns of the series rings.
+const T = 0;
+const VALUE = 1;
+const WINDOW_START = 0;
+const WINDOW_END = 1;
+const ITERATIONS = 2;
+const WINDOW_BUSY = 3;
+const WINDOW_IDLE = 4;
+
+/** Points of [t, value] rows with from <= t < to, or the min and max of each of `maxPoints` bins. */
+function envelope(ring: SeriesRing, from: number, to: number, maxPoints: number): Envelope {
+  const first = ring.lowerBound(T, from);
+  const last = ring.lowerBound(T, to);
+  const binned = last - first > maxPoints;
+  const binNs = (to - from) / maxPoints;
+  const size = Math.min(last - first, maxPoints);
+  const t = new Float64Array(size);
+  const min = new Float64Array(size);
+  const max = new Float64Array(size);
+  let n = 0;
+  let bin = -1;
+  for (let i = first; i < last; i++) {
+    const time = ring.get(T, i);
+    const value = ring.get(VALUE, i);
+    const at = binned ? Math.min(maxPoints - 1, Math.floor((time - from) / binNs)) : i;
+    if (at !== bin) {
+      bin = at;
+      t[n] = binned ? from + at * binNs : time;
+      min[n] = value;
+      max[n] = value;
+      n++;
+    } else {
+      if (value < min[n - 1]) min[n - 1] = value;
+      if (value > max[n - 1]) max[n - 1] = value;
+    }
+  }
+  return { t: t.subarray(0, n), min: min.subarray(0, n), max: max.subarray(0, n) };
+}
+
+/** Loop windows that overlap [from, to), or sums over `maxPoints` bins of them by window start. */
+function loopWindows(ring: SeriesRing, from: number, to: number, maxPoints: number): LoopWindows {
+  let first = ring.lowerBound(WINDOW_END, from);
+  while (first < ring.length && ring.get(WINDOW_END, first) <= from) first++;
+  const last = Math.max(first, ring.lowerBound(WINDOW_START, to));
+  const binned = last - first > maxPoints;
+  const binNs = (to - from) / maxPoints;
+  const size = Math.min(last - first, maxPoints);
+  const out: LoopWindows = {
+    start: new Float64Array(size),
+    end: new Float64Array(size),
+    iterations: new Float64Array(size),
+    busyNs: new Float64Array(size),
+    idleNs: new Float64Array(size),
+  };
+  let n = 0;
+  let bin = -1;
+  for (let i = first; i < last; i++) {
+    const start = ring.get(WINDOW_START, i);
+    const at = binned ? Math.min(maxPoints - 1, Math.max(0, Math.floor((start - from) / binNs))) : i;
+    if (at !== bin) {
+      bin = at;
+      out.start[n] = start;
+      n++;
+    }
+    out.end[n - 1] = ring.get(WINDOW_END, i);
+    out.iterations[n - 1] += ring.get(ITERATIONS, i);
+    out.busyNs[n - 1] += ring.get(WINDOW_BUSY, i);
+    out.idleNs[n - 1] += ring.get(WINDOW_IDLE, i);
+  }
+  return {
+    start: out.start.subarray(0, n),
+    end: out.end.subarray(0, n),
+    iterations: out.iterations.subarray(0, n),
+    busyNs: out.busyNs.subarray(0, n),
+    idleNs: out.idleNs.subarray(0, n),
+  };
+}
+
+/** Samples of one line within one callback site, once the callback is no longer among the recent ones. */
+interface LineTotal {
+  callbackSite: number;
+  site: number;
+  line: number;
+  samples: number;
+  heldNs: number;
+}
+
+/** One stalled callback as its STALL frames arrive: samples per line, and its distinct stacks. */
+class StallRecord {
+  durationNs: number | undefined;
+  /** Samples that name a line (a non-empty stack): the shares of the held time are out of these. */
+  lineSamples = 0;
+  readonly lines = new Map<string, { site: number; line: number; samples: number }>();
+  readonly sampleTimes: number[] = [];
+  readonly sampleStacks: number[] = [];
+  readonly stacks: [number, number][][] = [];
+  private readonly stackIds = new Map<string, number>();
+  bytes = 4 * OBJECT_BYTES;
+
+  constructor(
+    readonly start: number,
+    readonly site: number,
+    readonly kind: number,
+  ) {}
+
+  add(sample: StallSample): void {
+    const innermost = sample.stack[0];
+    if (innermost !== undefined) {
+      this.lineSamples++;
+      const key = `${innermost[0]}:${innermost[1]}`;
+      const line = this.lines.get(key);
+      if (line) {
+        line.samples++;
+      } else {
+        this.lines.set(key, { site: innermost[0], line: innermost[1], samples: 1 });
+        this.bytes += OBJECT_BYTES;
+      }
+    }
+    if (this.sampleTimes.length >= SAMPLES_PER_STALL) return;
+    const stackKey = sample.stack.join(';');
+    let id = this.stackIds.get(stackKey);
+    if (id === undefined) {
+      id = this.stacks.push(sample.stack) - 1;
+      this.stackIds.set(stackKey, id);
+      this.bytes += OBJECT_BYTES + stackKey.length * 2 + sample.stack.length * 48;
+    }
+    this.sampleTimes.push(sample.t);
+    this.sampleStacks.push(id);
+    this.bytes += 16;
+  }
+
+  /** The median gap between consecutive samples: the watchdog's interval, robust to a late wake-up. */
+  sampleIntervalNs(): number {
+    const gaps: number[] = [];
+    for (let i = 1; i < this.sampleTimes.length; i++) {
+      const gap = this.sampleTimes[i] - this.sampleTimes[i - 1];
+      if (gap > 0) gaps.push(gap);
+    }
+    if (gaps.length === 0) return DEFAULT_SAMPLE_INTERVAL_NS;
+    gaps.sort((a, b) => a - b);
+    const middle = gaps.length >> 1;
+    return gaps.length % 2 === 1 ? gaps[middle] : (gaps[middle - 1] + gaps[middle]) / 2;
+  }
+
+  heldNs(): number {
+    return this.durationNs ?? this.lineSamples * this.sampleIntervalNs();
+  }
+}
+
+export class SessionStore {
+  private readonly memoryCapBytes: number;
+  private readonly now: () => number;
+  private readonly chunkEvents: number;
+
+  private pid: number | undefined;
+  private originWallNs: number | undefined;
+  private metadata: Metadata = {};
+  private goodbye: SessionSummary['goodbye'];
+  private firstFrameAt: number | undefined;
+  private lastFrameAt: number | undefined;
+
+  private readonly sites = new Map<number, Site>();
+  private siteBytes = 0;
+  /** Keyed by site * 256 + kind. */
+  private readonly histograms = new Map<number, Histogram>();
+
+  private readonly chunks: EventChunk[] = [];
+  private stored = 0;
+  private dropped = 0;
+
+  /** Recent stalled callbacks by `${start}:${site}`, oldest first (Map keeps insertion order). */
+  private readonly stalls = new Map<string, StallRecord>();
+  private stallBytes = 0;
+  /** Lines of stalled callbacks no longer recent, by `${callbackSite}:${site}:${line}`. */
+  private readonly retiredLines = new Map<string, LineTotal>();
+
+  private readonly gauges = new Map<number, SeriesRing>();
+  private readonly lags = new SeriesRing(2, SERIES_POINTS);
+  private readonly windows = new SeriesRing(5, SERIES_POINTS);
+
+  constructor(options: SessionStoreOptions) {
+    this.memoryCapBytes = options.memoryCapBytes;
+    this.now = options.now ?? Date.now;
+    this.chunkEvents = options.chunkEvents ?? DEFAULT_CHUNK_EVENTS;
+    if (!(this.chunkEvents > 0 && this.chunkEvents % SPAN_EVENTS === 0)) {
+      throw new RangeError(`chunkEvents must be a positive multiple of ${SPAN_EVENTS}, not ${this.chunkEvents}`);
+    }
+  }
+
+  ingest(frame: Frame): void {
+    const now = this.now();
+    this.firstFrameAt ??= now;
+    this.lastFrameAt = now;
+    switch (frame.type) {
+      case 'hello':
+        // Again after a reconnect, for the same process: what is stored goes on. The token is not kept.
+        this.pid = frame.pid;
+        this.originWallNs = frame.originWallNs;
+        this.metadata = { ...this.metadata, ...frame.metadata };
+        break;
+      case 'sites':
+        for (const site of frame.sites) this.addSite(site);
+        break;
+      case 'events':
+        this.ingestEvents(frame);
+        break;
+      case 'stall':
+        this.ingestStall(frame);
+        break;
+      case 'gauges':
+        for (const [id, value] of frame.values) this.gaugeSeries(id).push([frame.t, value]);
+        break;
+      case 'loop':
+        this.windows.push([frame.start, frame.end, frame.iterations, frame.busyNs, frame.idleNs]);
+        for (let i = 0; i < frame.lagTimes.length; i++) this.lags.push([frame.lagTimes[i], frame.lags[i]]);
+        break;
+      case 'meta':
+        this.metadata = { ...this.metadata, ...frame.metadata };
+        break;
+      case 'goodbye':
+        this.goodbye = { exitCode: frame.exitCode, reason: frame.reason };
+        break;
+      case 'attach':
+        break; // the server sends ATTACH; a shim never does
+    }
+    this.dropOldestOverCap();
+  }
+
+  /** Events in the history now. */
+  get eventsStored(): number {
+    return this.stored;
+  }
+
+  /** Events dropped from the history to stay under the memory cap; the statistics still count them. */
+  get droppedEvents(): number {
+    return this.dropped;
+  }
+
+  private addSite(site: Site): void {
+    const old = this.sites.get(site.id);
+    if (old) this.siteBytes -= siteBytes(old);
+    this.sites.set(site.id, site);
+    this.siteBytes += siteBytes(site);
+  }
+
+  private gaugeSeries(id: number): SeriesRing {
+    let ring = this.gauges.get(id);
+    if (!ring) {
+      ring = new SeriesRing(2, SERIES_POINTS);
+      this.gauges.set(id, ring);
+    }
+    return ring;
+  }
+
+  /** One pass over the columns for the statistics, then bulk copies into the history: nothing per event. */
+  private ingestEvents(frame: EventsFrame): void {
+    const { duration, site, kind } = frame;
+    const n = duration.length;
+    let key = -1;
+    let histogram: Histogram | undefined;
+    for (let i = 0; i < n; i++) {
+      // Consecutive callbacks of one site and kind are common (a burst of reads), so the map is skipped then.
+      const k = site[i] * 256 + kind[i];
+      if (k !== key || histogram === undefined) {
+        key = k;
+        histogram = this.histograms.get(k);
+        if (histogram === undefined) {
+          histogram = new Histogram();
+          this.histograms.set(k, histogram);
+        }
+      }
+      histogram.record(duration[i]);
+    }
+    for (let from = 0; from < n; ) {
+      let chunk = this.chunks[this.chunks.length - 1];
+      if (chunk === undefined || chunk.full) {
+        chunk = new EventChunk(this.chunkEvents);
+        this.chunks.push(chunk);
+        this.dropOldestOverCap();
+      }
+      const count = Math.min(n - from, chunk.capacity - chunk.length);
+      chunk.append(frame, from, count);
+      from += count;
+      this.stored += count;
+    }
+  }
+
+  private dropOldestOverCap(): void {
+    while (this.chunks.length > 1 && this.estimateMemoryBytes() > this.memoryCapBytes) {
+      const oldest = this.chunks.shift();
+      if (oldest === undefined) break;
+      this.stored -= oldest.length;
+      this.dropped += oldest.length;
+    }
+  }
+
+  private ingestStall(frame: Extract<Frame, { type: 'stall' }>): void {
+    const key = `${frame.callbackStart}:${frame.site}`;
+    let record = this.stalls.get(key);
+    if (!record) {
+      record = new StallRecord(frame.callbackStart, frame.site, frame.kind);
+      this.stalls.set(key, record);
+      this.stallBytes += record.bytes;
+      if (this.stalls.size > RECENT_STALLS) this.retireOldestStall();
+    }
+    const before = record.bytes;
+    for (const sample of frame.samples) record.add(sample);
+    this.stallBytes += record.bytes - before;
+    // The shim sends EVENTS before STALL in a flush, so the callback's record may be here already.
+    this.resolveDuration(record);
+  }
+
+  /** Looks for the stalled callback's EVENTS record (it may arrive after the last STALL frame). */
+  private resolveDuration(record: StallRecord): void {
+    for (let c = this.chunks.length - 1; record.durationNs === undefined && c >= 0; c--) {
+      record.durationNs = this.chunks[c].find(record.start, record.site);
+    }
+  }
+
+  private retireOldestStall(): void {
+    const oldest = this.stalls.entries().next();
+    if (oldest.done) return;
+    const [key, record] = oldest.value;
+    this.stalls.delete(key);
+    this.stallBytes -= record.bytes;
+    this.resolveDuration(record);
+    for (const share of lineShares(record)) {
+      const totalKey = `${record.site}:${share.site}:${share.line}`;
+      const total = this.retiredLines.get(totalKey);
+      if (total) {
+        total.samples += share.samples;
+        total.heldNs += share.heldNs;
+      } else {
+        this.retiredLines.set(totalKey, { callbackSite: record.site, ...share });
+        this.stallBytes += OBJECT_BYTES;
+      }
+    }
+  }
+
+  /**
+   * Per callback site, the lines its stalls were sampled in, retired and recent together. A sample's
+   * callback is its STALL frame's site, which may be one no EVENTS record has mentioned yet.
+   */
+  private linesByCallbackSite(): Map<number, Map<string, BlockingLine>> {
+    const bySite = new Map<number, Map<string, BlockingLine>>();
+    const add = (callbackSite: number, share: Omit<LineTotal, 'callbackSite'>): void => {
+      let lines = bySite.get(callbackSite);
+      if (!lines) bySite.set(callbackSite, (lines = new Map<string, BlockingLine>()));
+      const key = `${share.site}:${share.line}`;
+      const line = lines.get(key);
+      if (line) {
+        line.samples += share.samples;
+        line.heldNs += share.heldNs;
+      } else {
+        const where = this.sites.get(share.site);
+        const { site, line: number, samples, heldNs } = share;
+        lines.set(key, { site, file: where?.file ?? '', name: where?.name ?? '', line: number, samples, heldNs });
+      }
+    };
+    for (const total of this.retiredLines.values()) add(total.callbackSite, total);
+    for (const record of this.stalls.values()) {
+      this.resolveDuration(record);
+      for (const share of lineShares(record)) add(record.site, share);
+    }
+    return bySite;
+  }
+
+  /** Every line stalls were sampled in, whatever callback held the reactor, longest held first. */
+  blockingLines(): BlockingLine[] {
+    const merged = new Map<string, BlockingLine>();
+    for (const lines of this.linesByCallbackSite().values()) {
+      for (const [key, line] of lines) {
+        const seen = merged.get(key);
+        if (seen) {
+          seen.samples += line.samples;
+          seen.heldNs += line.heldNs;
+        } else {
+          merged.set(key, line);
+        }
+      }
+    }
+    return [...merged.values()].sort((a, b) => b.heldNs - a.heldNs);
+  }
+
+  /** The recent stalled callbacks (up to 200), oldest first, with their stacks. */
+  stalledCallbacks(): StalledCallback[] {
+    return [...this.stalls.values()].map((record) => {
+      this.resolveDuration(record);
+      return {
+        start: record.start,
+        site: record.site,
+        kind: record.kind,
+        durationNs: record.durationNs,
+        sampleIntervalNs: record.sampleIntervalNs(),
+        heldNs: record.heldNs(),
+        sampleTimes: record.sampleTimes,
+        sampleStacks: record.sampleStacks,
+        stacks: record.stacks,
+      };
+    });
+  }
+
+  /** Statistics of one site's callbacks of one kind; undefined if it ran none. */
+  stats(site: number, kind: number): CallStats | undefined {
+    const histogram = this.histograms.get(site * 256 + kind);
+    return histogram && callStats(histogram);
+  }
+
+  /**
+   * Sites by the time their top-level callbacks (kinds 1-4) held the reactor, longest first. Nested kinds are
+   * left out: their time is already inside the top-level callback that ran them. A site seen only in stall
+   * samples (stuck in its first callback, whose EVENTS record comes when it returns) is there with no calls,
+   * so the lines it is stuck in show while it lasts.
+   */
+  hotspots(): Hotspot[] {
+    const bySite = new Map<number, Histogram>();
+    const topLevelOf = (site: number): Histogram => {
+      let histogram = bySite.get(site);
+      if (!histogram) bySite.set(site, (histogram = new Histogram()));
+      return histogram;
+    };
+    for (const [key, histogram] of this.histograms) {
+      if (isTopLevel(key % 256)) topLevelOf(Math.floor(key / 256)).merge(histogram);
+    }
+    const lines = this.linesByCallbackSite();
+    for (const site of lines.keys()) topLevelOf(site);
+    const hotspots: Hotspot[] = [];
+    for (const [site, histogram] of bySite) {
+      const where = this.sites.get(site);
+      hotspots.push({
+        site,
+        file: where?.file ?? '',
+        line: where?.line ?? 0,
+        name: where?.name ?? '',
+        ...callStats(histogram),
+        blockingLines: [...(lines.get(site)?.values() ?? [])].sort((a, b) => b.heldNs - a.heldNs),
+      });
+    }
+    return hotspots.sort((a, b) => b.totalNs - a.totalNs);
+  }
+
+  summary(): SessionSummary {
+    return {
+      pid: this.pid,
+      originWallNs: this.originWallNs,
+      metadata: this.metadata,
+      sites: this.sites.size,
+      eventsStored: this.stored,
+      droppedEvents: this.dropped,
+      firstFrameAt: this.firstFrameAt,
+      lastFrameAt: this.lastFrameAt,
+      goodbye: this.goodbye,
+    };
+  }
+
+  /**
+   * The callbacks, gauges, loop lag and loop windows of [startNs, endNs), each reduced to at most `maxPoints`
+   * items: callbacks one by one when that many or fewer are in the range, else binned per kind.
+   */
+  queryRange(startNs: number, endNs: number, maxPoints: number): RangeData {
+    if (!(endNs > startNs)) throw new RangeError(`empty range [${startNs}, ${endNs})`);
+    const points = Math.floor(maxPoints);
+    if (!(points >= 1)) throw new RangeError(`maxPoints must be at least 1, not ${maxPoints}`);
+    return {
+      startNs,
+      endNs,
+      callbacks: this.callbacksIn(startNs, endNs, points),
+      gauges: [...this.gauges]
+        .sort(([a], [b]) => a - b)
+        .map(([id, ring]) => ({ id, ...envelope(ring, startNs, endNs, points) })),
+      lag: envelope(this.lags, startNs, endNs, points),
+      loop: loopWindows(this.windows, startNs, endNs, points),
+    };
+  }
+
+  private callbacksIn(from: number, to: number, maxPoints: number): CallbackEvents | CallbackBins {
+    const counter = new RangeCounter();
+    this.walk(from, to, counter);
+    if (counter.count <= maxPoints) {
+      const collector = new EventCollector(counter.count);
+      this.walk(from, to, collector);
+      return collector.collected;
+    }
+    const binner = new CallbackBinner(from, to, maxPoints);
+    this.walk(from, to, binner);
+    return binner.result();
+  }
+
+  /** Visits the events in [from, to): chunks, spans and blocks outside it are skipped by their bounds. */
+  private walk(from: number, to: number, visitor: RangeVisitor): void {
+    for (const chunk of this.chunks) {
+      if (chunk.sealedBlocks > 0 && chunk.minStart < to && chunk.maxEnd >= from) {
+        const spans = chunk.sealedSpans;
+        for (let span = 0; span < spans; span++) {
+          if (!settled(chunk, chunk.spans, span, SPAN_EVENTS, from, to, visitor)) {
+            walkBlocks(chunk, span * SPAN_BLOCKS, (span + 1) * SPAN_BLOCKS, from, to, visitor);
+          }
+        }
+        walkBlocks(chunk, spans * SPAN_BLOCKS, chunk.sealedBlocks, from, to, visitor);
+      }
+      visitor.events(chunk, chunk.sealedBlocks * BLOCK_EVENTS, chunk.length, from, to);
+    }
+  }
+
+  /** Typed arrays at their size, and a rough figure for the objects around them. */
+  estimateMemoryBytes(): number {
+    let bytes = this.chunks.length * EventChunk.bytes(this.chunkEvents);
+    bytes += this.histograms.size * (Histogram.bytes + OBJECT_BYTES);
+    bytes += this.siteBytes + this.stallBytes + this.lags.bytes + this.windows.bytes;
+    for (const ring of this.gauges.values()) bytes += ring.bytes;
+    return bytes;
+  }
+}
+
+function walkBlocks(chunk: EventChunk, first: number, last: number, from: number, to: number, visitor: RangeVisitor): void {
+  for (let block = first; block < last; block++) {
+    if (!settled(chunk, chunk.blocks, block, BLOCK_EVENTS, from, to, visitor)) {
+      visitor.events(chunk, block * BLOCK_EVENTS, (block + 1) * BLOCK_EVENTS, from, to);
+    }
+  }
+}
+
+/** Whether summary `index` is done with: its events are all outside [from, to), or the visitor took it whole. */
+function settled(
+  chunk: EventChunk,
+  summaries: Float64Array,
+  index: number,
+  size: number,
+  from: number,
+  to: number,
+  visitor: RangeVisitor,
+): boolean {
+  const base = index * SUMMARY_FIELDS;
+  if (summaries[base + MIN_START] >= to || summaries[base + MAX_END] < from) return true;
+  const whole = summaries[base + MIN_START] >= from && summaries[base + MAX_START] < to;
+  return whole && visitor.summary(chunk, summaries, base, size);
+}
+
+/** A stalled callback's held time shared between its sampled lines, in proportion to their samples. */
+function lineShares(record: StallRecord): Omit<LineTotal, 'callbackSite'>[] {
+  const held = record.heldNs();
+  return [...record.lines.values()].map(({ site, line, samples }) => ({
+    site,
+    line,
+    samples,
+    heldNs: (held * samples) / record.lineSamples,
+  }));
+}
+
+function callStats(histogram: Histogram): CallStats {
+  return {
+    count: histogram.count,
+    totalNs: histogram.total,
+    maxNs: histogram.max,
+    p50Ns: histogram.percentile(0.5),
+    p95Ns: histogram.percentile(0.95),
+    p99Ns: histogram.percentile(0.99),
+  };
+}
+
+function siteBytes(site: Site): number {
+  return OBJECT_BYTES + 2 * (site.file.length + site.name.length);
+}

@@ -3,7 +3,7 @@
  * Each custom method is a `{ method, type }` namespace; its doc comment says which way it travels.
  * Both sides import this file and nothing else for their custom methods.
  */
-import { RequestType0 } from 'vscode-languageserver-protocol';
+import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 
 /** What the telemetry server says about itself: it runs in its own Node process, off the extension host. */
 export interface ServerInfo {
@@ -21,4 +21,86 @@ export interface ServerInfo {
 export namespace ServerInfoRequest {
   export const method = 'reactorscope/serverInfo';
   export const type = new RequestType0<ServerInfo, void>(method);
+}
+
+/** The server's settings, sent at initialize (`initializationOptions`) and on every change. */
+export interface ServerSettings {
+  /** A handler whose max or p99 is over this is slow (diagnostics, CodeLens). */
+  slowThresholdMs: number;
+  /** Memory for stored callbacks, per server, before the oldest are dropped. */
+  historyMemoryMb: number;
+  /** Where shims connect: loopback TCP or a Unix socket in a private folder. */
+  socketKind: 'tcp' | 'unix';
+}
+
+/** Client -> server notification: the settings changed. */
+export namespace DidChangeSettingsNotification {
+  export const method = 'reactorscope/didChangeSettings';
+  export const type = new NotificationType<ServerSettings>(method);
+}
+
+/** Where and with what a new shim connects: `address` for `--connect`, `token` for REACTORSCOPE_TOKEN. */
+export interface LaunchTicket {
+  address: string;
+  token: string;
+  /** The session the shim's connection will belong to. */
+  launchId: number;
+}
+
+/** Client -> server request: a debug socket address and a fresh token for one launch. */
+export namespace PrepareLaunchRequest {
+  export const method = 'reactorscope/prepareLaunch';
+  export const type = new RequestType<{ label: string }, LaunchTicket, void>(method);
+}
+
+/** One instrumented process, live or ended. */
+export interface SessionInfo {
+  id: number;
+  label: string;
+  pid: number | undefined;
+  state: 'waiting' | 'live' | 'ended';
+  reactor: string | undefined;
+  twisted: string | undefined;
+  exitCode: number | undefined;
+  /** Why the connection ended abnormally (wrong token, protocol error...), if it did. */
+  problem: string | undefined;
+  eventsStored: number;
+  droppedEvents: number;
+  /** Loop lag of the latest sample and the share of the latest window the reactor was busy. */
+  lagMs: number | undefined;
+  utilization: number | undefined;
+}
+
+/** Client -> server request: every session of this server run. */
+export namespace SessionsRequest {
+  export const method = 'reactorscope/sessions';
+  export const type = new RequestType0<SessionInfo[], void>(method);
+}
+
+/** A handler that held the reactor, with the lines where it was sampled blocking. */
+export interface HotspotInfo {
+  sessionId: number;
+  file: string;
+  line: number;
+  name: string;
+  count: number;
+  totalMs: number;
+  maxMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  slow: boolean;
+  blockingLines: { file: string; line: number; name: string; samples: number; heldMs: number }[];
+}
+
+/** Client -> server request: hotspots of one session (or of all, newest first), sorted by time blocked. */
+export namespace HotspotsRequest {
+  export const method = 'reactorscope/hotspots';
+  export const type = new RequestType<{ sessionId?: number }, HotspotInfo[], void>(method);
+}
+
+/** Server -> client notification: sessions or their data changed (at most 4 a second). */
+export namespace DidChangeTelemetryNotification {
+  export const method = 'reactorscope/didChangeTelemetry';
+  export const type = new NotificationType<{ sessions: number }>(method);
 }

@@ -1,7 +1,12 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ServerInfo } from '../../protocol/lsp';
+import type { ServerInfo, SessionInfo } from '../../protocol/lsp';
 import type { ServerStatus } from '../../protocol/serverStatus';
 import { Commands, registerCommand } from './commands';
+import { SETTINGS_SECTION } from './ids';
+import { openAt, slowest } from './navigation';
+import { AppRunner, type RunningApp } from './run';
+import { readSettings, serverSettings } from './settings';
 import { registerStatusBar } from './statusBar';
 import { TelemetryServer } from './telemetryServer';
 import { registerTimelinePanel } from './timeline/panel';
@@ -10,6 +15,10 @@ import { registerTimelinePanel } from './timeline/panel';
 export interface ReactorScopeApi {
   serverStatus(): ServerStatus;
   serverInfo(): Promise<ServerInfo>;
+  /** The app the last Run command started, if any. */
+  lastRun(): RunningApp | undefined;
+  /** Every session of the running telemetry server. */
+  sessions(): Promise<SessionInfo[]>;
 }
 
 let telemetryServer: TelemetryServer | undefined;
@@ -17,16 +26,48 @@ let telemetryServer: TelemetryServer | undefined;
 export async function activate(context: vscode.ExtensionContext): Promise<ReactorScopeApi> {
   const output = vscode.window.createOutputChannel('Reactor Scope', { log: true });
   context.subscriptions.push(output);
-  const server = new TelemetryServer(context.asAbsolutePath('dist/server.js'), output);
+  const server = new TelemetryServer(context.asAbsolutePath('dist/server.js'), output, () => serverSettings(readSettings()));
   telemetryServer = server;
-  context.subscriptions.push(server);
+  const runner = new AppRunner(context.asAbsolutePath('runtime'), server);
+  let lastRun: RunningApp | undefined;
+  context.subscriptions.push(server, runner);
 
   registerStatusBar(context, server);
   registerTimelinePanel(context, server);
   registerCommand(context, Commands.restartServer, () => server.restart());
+  registerCommand(context, Commands.runCurrentFile, async (uri?: vscode.Uri) => {
+    const file = uri ?? vscode.window.activeTextEditor?.document.uri;
+    if (!file || path.extname(file.fsPath) !== '.py') {
+      void vscode.window.showErrorMessage('Reactor Scope: open a Python file to run it.');
+      return;
+    }
+    await vscode.workspace.save(file);
+    lastRun = await runner.runFile(file);
+  });
+  registerCommand(context, Commands.stop, () => {
+    if (runner.stopAll() === 0) void vscode.window.showInformationMessage('Reactor Scope: no app is running.');
+  });
+  registerCommand(context, Commands.goToSlowestHandler, async () => {
+    const target = slowest(await server.hotspots());
+    if (!target) {
+      void vscode.window.showInformationMessage('Reactor Scope: nothing measured yet. Run an app with Reactor Scope first.');
+      return;
+    }
+    await openAt(target.file, target.line);
+  });
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration(SETTINGS_SECTION)) void server.sendSettings(serverSettings(readSettings()));
+    }),
+  );
 
   await server.start();
-  return { serverStatus: () => server.status, serverInfo: () => server.info() };
+  return {
+    serverStatus: () => server.status,
+    serverInfo: () => server.info(),
+    lastRun: () => lastRun,
+    sessions: () => server.sessions(),
+  };
 }
 
 /** Stops the server gracefully; VS Code disposes the subscriptions (and so the server object) afterwards. */

@@ -1,10 +1,24 @@
 /**
- * Command ids, kept free of the `vscode` module so plain-Node tests can check them against package.json.
- * package.json declares exactly this set; the unit and integration tests both hold the two in step.
+ * Command ids and setting names, kept free of the `vscode` module so plain-Node tests can check them against
+ * package.json. package.json declares exactly these; the unit and integration tests hold the two in step.
  */
 export const Commands = {
+  runCurrentFile: 'reactorscope.runCurrentFile',
+  stop: 'reactorscope.stop',
+  goToSlowestHandler: 'reactorscope.goToSlowestHandler',
   showTimeline: 'reactorscope.showTimeline',
   restartServer: 'reactorscope.restartServer',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
+
+/** Settings under `reactorscope.`, with their types. */
+export interface Settings {
+  pythonPath: string;
+  slowThresholdMs: number;
+  sampleIntervalMs: number;
+  historyMemoryMb: number;
+  socketKind: 'tcp' | 'unix';
+}
+
+export const SETTINGS_SECTION = 'reactorscope';

@@ -1,6 +1,18 @@
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { ServerInfoRequest, type ServerInfo } from '../../protocol/lsp';
+import {
+  DidChangeSettingsNotification,
+  DidChangeTelemetryNotification,
+  type HotspotInfo,
+  HotspotsRequest,
+  type LaunchTicket,
+  PrepareLaunchRequest,
+  type ServerInfo,
+  ServerInfoRequest,
+  type ServerSettings,
+  type SessionInfo,
+  SessionsRequest,
+} from '../../protocol/lsp';
 import type { ServerStatus } from '../../protocol/serverStatus';
 
 /** Port the telemetry server's inspector listens on when the extension runs under the debugger (.vscode/launch.json). */
@@ -17,10 +29,14 @@ export class TelemetryServer implements vscode.Disposable {
   private current: ServerStatus = { state: 'stopped' };
   private readonly statusEmitter = new vscode.EventEmitter<ServerStatus>();
   readonly onDidChangeStatus = this.statusEmitter.event;
+  private readonly telemetryEmitter = new vscode.EventEmitter<void>();
+  /** Sessions or their data changed on the server (at most 4 a second). */
+  readonly onDidChangeTelemetry = this.telemetryEmitter.event;
 
   constructor(
     private readonly serverModule: string,
     private readonly output: vscode.LogOutputChannel,
+    private readonly settings: () => ServerSettings,
   ) {}
 
   get status(): ServerStatus {
@@ -36,6 +52,7 @@ export class TelemetryServer implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file', language: 'python' }],
       outputChannel: this.output,
+      initializationOptions: this.settings(),
     };
     const client = new LanguageClient('reactorscope', 'Reactor Scope Telemetry Server', serverOptions, clientOptions);
     this.client = client;
@@ -45,6 +62,7 @@ export class TelemetryServer implements vscode.Disposable {
     this.setStatus({ state: 'starting' });
     try {
       await client.start();
+      client.onNotification(DidChangeTelemetryNotification.type, () => this.telemetryEmitter.fire());
       const info = await client.sendRequest(ServerInfoRequest.type);
       this.setStatus({ state: 'running', pid: info.pid });
     } catch (error) {
@@ -66,15 +84,36 @@ export class TelemetryServer implements vscode.Disposable {
     this.setStatus({ state: 'stopped' });
   }
 
-  /** Asks the running server about itself; rejects when no server runs. */
-  async info(): Promise<ServerInfo> {
+  /** The running server's client; rejects the call when no server runs. */
+  private running(): LanguageClient {
     if (!this.client?.isRunning()) throw new Error('the telemetry server is not running');
-    return this.client.sendRequest(ServerInfoRequest.type);
+    return this.client;
+  }
+
+  async info(): Promise<ServerInfo> {
+    return this.running().sendRequest(ServerInfoRequest.type);
+  }
+
+  async prepareLaunch(label: string): Promise<LaunchTicket> {
+    return this.running().sendRequest(PrepareLaunchRequest.type, { label });
+  }
+
+  async sessions(): Promise<SessionInfo[]> {
+    return this.running().sendRequest(SessionsRequest.type);
+  }
+
+  async hotspots(sessionId?: number): Promise<HotspotInfo[]> {
+    return this.running().sendRequest(HotspotsRequest.type, { sessionId });
+  }
+
+  async sendSettings(settings: ServerSettings): Promise<void> {
+    if (this.client?.isRunning()) await this.client.sendNotification(DidChangeSettingsNotification.type, settings);
   }
 
   dispose(): void {
     void this.stop();
     this.statusEmitter.dispose();
+    this.telemetryEmitter.dispose();
   }
 
   private setStatus(status: ServerStatus): void {

@@ -34,14 +34,23 @@ export type SocketKind = 'tcp' | 'unix';
 
 let nextConnectionId = 1;
 
-function sameToken(a: string, b: string): boolean {
+/** Constant-time comparison, so a wrong token's timing says nothing about the right one. */
+export function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
   const y = Buffer.from(b, 'utf8');
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Says whether a token is one this server handed out (for a launch, or an attach). */
+export type Authorize = (token: string) => boolean;
+
+/** An `Authorize` for exactly one token, compared in constant time. */
+export function onlyToken(token: string): Authorize {
+  return (candidate) => sameToken(candidate, token);
+}
+
 /** Reads one shim stream from `socket`, enforcing the HELLO-first and token rules. */
-function serveStream(socket: net.Socket, token: string, handler: DebugSocketHandler): void {
+function serveStream(socket: net.Socket, authorize: Authorize, handler: DebugSocketHandler): void {
   const connection: ShimConnection = { id: nextConnectionId++ };
   const decoder = new StreamDecoder();
   let closedReason: string | undefined;
@@ -64,7 +73,7 @@ function serveStream(socket: net.Socket, token: string, handler: DebugSocketHand
     for (const frame of frames) {
       if (!connection.hello) {
         if (frame.type !== 'hello') return fail(`the first frame was ${frame.type.toUpperCase()}, not HELLO`);
-        if (!sameToken(frame.token, token)) return fail('wrong token');
+        if (!authorize(frame.token)) return fail('wrong token');
         connection.hello = frame;
         clearTimeout(timer);
         handler.onHello(connection);
@@ -96,9 +105,8 @@ export class DebugSocket {
     private readonly privateDir: string | undefined,
   ) {}
 
-  static async listen(kind: SocketKind, token: string, handler: DebugSocketHandler): Promise<DebugSocket> {
-    if (!token) throw new Error('a debug socket needs a token');
-    const server = net.createServer((socket) => serveStream(socket, token, handler));
+  static async listen(kind: SocketKind, authorize: Authorize, handler: DebugSocketHandler): Promise<DebugSocket> {
+    const server = net.createServer((socket) => serveStream(socket, authorize, handler));
     if (kind === 'unix') {
       // mkdtemp makes the folder 0700: only this user can reach the socket inside it.
       const dir = mkdtempSync(join(tmpdir(), 'reactorscope-'));
@@ -129,7 +137,7 @@ export function attachToShim(address: string, token: string, handler: DebugSocke
     ? net.connect(address.slice('unix:'.length))
     : net.connect(parseTcpAddress(address));
   socket.on('connect', () => socket.write(encodeAttach(token)));
-  serveStream(socket, token, handler);
+  serveStream(socket, onlyToken(token), handler);
   return socket;
 }
 

@@ -10,6 +10,7 @@ import {
   attachToShim,
   DebugSocket,
   type DebugSocketHandler,
+  onlyToken,
   parseTcpAddress,
   type ShimConnection,
 } from '../../server/src/debugSocket';
@@ -65,7 +66,7 @@ const blockingApp = join(root, 'runtime/tests/apps/blocking_app.py');
 for (const kind of ['tcp', 'unix'] as const) {
   test(`a real shim streams to the ${kind} debug socket`, async () => {
     const collector = new Collector();
-    const socket = await DebugSocket.listen(kind, TOKEN, collector);
+    const socket = await DebugSocket.listen(kind, onlyToken(TOKEN), collector);
     try {
       assert.equal(await runShim(socket.address, TOKEN, blockingApp), 0);
       await collector.until(() => collector.closed.size === 1);
@@ -85,7 +86,7 @@ for (const kind of ['tcp', 'unix'] as const) {
 
 test('a wrong token is refused, and the app still runs to its end', async () => {
   const collector = new Collector();
-  const socket = await DebugSocket.listen('tcp', TOKEN, collector);
+  const socket = await DebugSocket.listen('tcp', onlyToken(TOKEN), collector);
   try {
     assert.equal(await runShim(socket.address, 'not-the-token', blockingApp), 0);
     await collector.until(() => collector.closed.size >= 1);
@@ -98,7 +99,7 @@ test('a wrong token is refused, and the app still runs to its end', async () => 
 
 test('malformed frames close that connection only, with the rule they broke', async () => {
   const collector = new Collector();
-  const socket = await DebugSocket.listen('tcp', TOKEN, collector);
+  const socket = await DebugSocket.listen('tcp', onlyToken(TOKEN), collector);
   const { port } = parseTcpAddress(socket.address);
   try {
     const good = runShim(socket.address, TOKEN, blockingApp);

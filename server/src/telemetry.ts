@@ -1,0 +1,189 @@
+/**
+ * The telemetry hub: the debug sockets, one session (and one SessionStore) per instrumented process, and
+ * the answers the LSP side needs. Each launch gets its own token; a connection proving it becomes that
+ * launch's session. Changes are announced at most every 250 ms.
+ */
+import { randomBytes } from 'node:crypto';
+import type { HotspotInfo, LaunchTicket, ServerSettings, SessionInfo } from '../../protocol/lsp';
+import type { Frame } from '../../protocol/wire';
+import { DebugSocket, type DebugSocketHandler, sameToken, type ShimConnection, type SocketKind } from './debugSocket';
+import { SessionStore } from './store/sessionStore';
+
+const CHANGE_INTERVAL_MS = 250;
+const NS_PER_MS = 1e6;
+
+interface Session {
+  id: number;
+  label: string;
+  token: string;
+  state: SessionInfo['state'];
+  store: SessionStore;
+  connection?: ShimConnection;
+  problem?: string;
+  reactor?: string;
+  twisted?: string;
+  lagMs?: number;
+  utilization?: number;
+}
+
+export class Telemetry implements DebugSocketHandler {
+  private readonly sessions = new Map<number, Session>();
+  private readonly byConnection = new Map<number, Session>();
+  private readonly sockets = new Map<SocketKind, Promise<DebugSocket>>();
+  private nextSessionId = 1;
+  private changeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private settings: ServerSettings,
+    /** Called (throttled) when sessions or their data changed. */
+    private readonly onChange: (sessions: number) => void,
+  ) {}
+
+  updateSettings(settings: ServerSettings): void {
+    this.settings = settings;
+    this.changed();
+  }
+
+  get slowThresholdNs(): number {
+    return this.settings.slowThresholdMs * NS_PER_MS;
+  }
+
+  /** A socket address and a fresh token for one launch; the session waits for its shim. */
+  async prepareLaunch(label: string): Promise<LaunchTicket> {
+    const socket = await this.socket(this.settings.socketKind);
+    const session = this.newSession(label);
+    return { address: socket.address, token: session.token, launchId: session.id };
+  }
+
+  private newSession(label: string): Session {
+    const id = this.nextSessionId++;
+    const memoryCapBytes = this.settings.historyMemoryMb * 1024 * 1024;
+    const session: Session = {
+      id,
+      label,
+      token: randomBytes(24).toString('base64url'),
+      state: 'waiting',
+      store: new SessionStore({ memoryCapBytes }),
+    };
+    this.sessions.set(id, session);
+    this.changed();
+    return session;
+  }
+
+  private socket(kind: SocketKind): Promise<DebugSocket> {
+    let socket = this.sockets.get(kind);
+    if (!socket) {
+      socket = DebugSocket.listen(kind, (token) => this.sessionForToken(token) !== undefined, this);
+      this.sockets.set(kind, socket);
+    }
+    return socket;
+  }
+
+  private sessionForToken(token: string): Session | undefined {
+    for (const session of this.sessions.values()) if (sameToken(session.token, token)) return session;
+    return undefined;
+  }
+
+  // -- DebugSocketHandler --------------------------------------------------------------------------
+
+  onHello(connection: ShimConnection): void {
+    const hello = connection.hello;
+    const session = hello ? this.sessionForToken(hello.token) : undefined;
+    if (!hello || !session) return;
+    session.connection = connection;
+    session.state = 'live';
+    session.problem = undefined;
+    session.store.ingest(hello);
+    this.byConnection.set(connection.id, session);
+    this.changed();
+  }
+
+  onFrame(connection: ShimConnection, frame: Frame): void {
+    const session = this.byConnection.get(connection.id);
+    if (!session) return;
+    session.store.ingest(frame);
+    if (frame.type === 'meta') {
+      const { reactor, twisted } = frame.metadata;
+      if (typeof reactor === 'string') session.reactor = reactor;
+      if (typeof twisted === 'string') session.twisted = twisted;
+    } else if (frame.type === 'loop') {
+      const window = frame.busyNs + frame.idleNs;
+      if (window > 0) session.utilization = frame.busyNs / window;
+      const lastLag = frame.lags.at(-1);
+      if (lastLag !== undefined) session.lagMs = lastLag / NS_PER_MS;
+    }
+    this.changed();
+  }
+
+  onClose(connection: ShimConnection, reason?: string): void {
+    const session = this.byConnection.get(connection.id);
+    this.byConnection.delete(connection.id);
+    if (!session || session.connection !== connection) return;
+    session.state = 'ended';
+    session.problem = reason;
+    this.changed();
+  }
+
+  // -- answers -------------------------------------------------------------------------------------
+
+  sessionInfos(): SessionInfo[] {
+    return [...this.sessions.values()].map((s) => {
+      const summary = s.store.summary();
+      return {
+        id: s.id,
+        label: s.label,
+        pid: summary.pid,
+        state: s.state,
+        reactor: s.reactor,
+        twisted: s.twisted,
+        exitCode: summary.goodbye?.exitCode,
+        problem: s.problem,
+        eventsStored: summary.eventsStored,
+        droppedEvents: summary.droppedEvents,
+        lagMs: s.lagMs,
+        utilization: s.utilization,
+      };
+    });
+  }
+
+  /** Hotspots of one session, or of every session, newest session first, each sorted by time blocked. */
+  hotspots(sessionId?: number): HotspotInfo[] {
+    const chosen = sessionId === undefined ? [...this.sessions.values()].reverse() : [this.sessions.get(sessionId)];
+    const ms = (ns: number): number => ns / NS_PER_MS;
+    const out: HotspotInfo[] = [];
+    for (const session of chosen) {
+      if (!session) continue;
+      for (const h of session.store.hotspots()) {
+        if (!h.file) continue;
+        out.push({
+          sessionId: session.id,
+          file: h.file,
+          line: h.line,
+          name: h.name,
+          count: h.count,
+          totalMs: ms(h.totalNs),
+          maxMs: ms(h.maxNs),
+          p50Ms: ms(h.p50Ns),
+          p95Ms: ms(h.p95Ns),
+          p99Ms: ms(h.p99Ns),
+          slow: Math.max(h.maxNs, h.p99Ns) > this.slowThresholdNs,
+          blockingLines: h.blockingLines.map((b) => ({ file: b.file, line: b.line, name: b.name, samples: b.samples, heldMs: ms(b.heldNs) })),
+        });
+      }
+    }
+    return out;
+  }
+
+  private changed(): void {
+    if (this.changeTimer) return;
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = undefined;
+      this.onChange(this.sessions.size);
+    }, CHANGE_INTERVAL_MS);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.changeTimer) clearTimeout(this.changeTimer);
+    await Promise.all([...this.sockets.values()].map(async (socket) => (await socket).close()));
+  }
+}

@@ -1,0 +1,76 @@
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { activated, extension, waitFor } from './helpers';
+
+/** 1-based line of the only line of `file` that contains `text`. */
+function lineOf(file: string, text: string): number {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const found = lines.flatMap((line, i) => (line.includes(text) ? [i + 1] : []));
+  assert.equal(found.length, 1, `${text} is on one line of ${file}`);
+  return found[0] ?? 0;
+}
+
+const interpreters: [string, (root: string) => string, RegExp][] = [
+  ['the newest Twisted (.venv)', (root) => path.join(root, '.venv/bin/python'), /^2[6-9]\./],
+  ["Debian's Twisted 22.4", () => '/usr/bin/python3', /^22\.4\./],
+];
+
+describe('run an app from the editor', () => {
+  for (const [name, interpreter, twistedVersion] of interpreters) {
+    it(`shows the slow handler and its blocking line, on ${name}`, async function () {
+      this.timeout(90_000);
+      const api = await activated();
+      const root = extension().extensionPath;
+      await vscode.workspace.getConfiguration('reactorscope').update('pythonPath', interpreter(root), vscode.ConfigurationTarget.Global);
+      const file = path.join(root, 'examples/stall_once.py');
+      const uri = vscode.Uri.file(file);
+      await vscode.window.showTextDocument(uri);
+
+      await vscode.commands.executeCommand('reactorscope.runCurrentFile');
+      const run = api.lastRun();
+      assert.ok(run, 'the command started the app');
+      assert.equal(await run.exited, 0, 'the app ran to its end');
+      const session = await waitFor('the run to end in a session', async () => {
+        const newest = (await api.sessions()).at(-1);
+        return newest?.label === 'stall_once.py' && newest.state === 'ended' && newest.exitCode === 0 ? newest : undefined;
+      });
+      assert.equal(session.reactor, 'EPollReactor');
+      assert.match(session.twisted ?? '', twistedVersion);
+      assert.equal(session.problem, undefined);
+      assert.ok(session.eventsStored > 10 && session.droppedEvents === 0);
+
+      const handlerLine = lineOf(file, 'def slow_handler');
+      const blockingLine = lineOf(file, 'time.sleep(0.2)');
+      const diagnostics = await waitFor('diagnostics on stall_once.py', () => {
+        const found = vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'Reactor Scope');
+        return found.length >= 2 ? found : undefined;
+      });
+      const warning = diagnostics.find((d) => d.severity === vscode.DiagnosticSeverity.Warning);
+      assert.equal(warning?.range.start.line, handlerLine - 1, 'the warning sits on the handler');
+      assert.match(warning?.message ?? '', /^slow_handler blocked the reactor: max 2\d\d(\.\d)? ms/);
+      const info = diagnostics.find((d) => d.severity === vscode.DiagnosticSeverity.Information);
+      assert.equal(info?.range.start.line, blockingLine - 1, 'the information sits on the blocking line');
+      assert.ok(!diagnostics.some((d) => d.range.start.line === lineOf(file, 'def fast_handler') - 1), 'fast_handler is not slow');
+
+      const lenses = await waitFor('a CodeLens over slow_handler', async () => {
+        const all = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
+        const over = all.filter((l) => l.range.start.line === handlerLine - 1 && l.command?.title);
+        return over.length ? over : undefined;
+      });
+      assert.match(lenses[0]?.command?.title ?? '', /^1 call · p50 2\d\d ms · p99 2\d\d ms · max 2\d\d ms$/);
+
+      const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(handlerLine - 1, 4));
+      const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+      assert.match(text, /\*\*slow_handler\*\* on the reactor \(slow\)/);
+      assert.match(text, new RegExp(`line ${blockingLine} \\(slow_handler\\)`));
+
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.commands.executeCommand('reactorscope.goToSlowestHandler');
+      const editor = vscode.window.activeTextEditor;
+      assert.equal(editor?.document.uri.fsPath, file);
+      assert.equal(editor?.selection.active.line, handlerLine - 1);
+    });
+  }
+});

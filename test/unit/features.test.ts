@@ -1,0 +1,48 @@
+/** The LSP features derived from hotspots: diagnostics, CodeLens text, hover. */
+import * as assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import type { HotspotInfo } from '../../protocol/lsp';
+import { codeLenses, diagnosticsByUri, hover, lensTitle } from '../../server/src/features';
+
+const file = '/srv/app/handlers.py';
+const uri = pathToFileURL(file).href;
+
+function hotspot(overrides: Partial<HotspotInfo>): HotspotInfo {
+  return {
+    sessionId: 1, file, line: 10, name: 'render_GET', count: 142, totalMs: 900, maxMs: 210, p50Ms: 0.3, p95Ms: 40, p99Ms: 87,
+    slow: true, blockingLines: [{ file, line: 14, name: 'render_GET', samples: 30, heldMs: 150 }], ...overrides,
+  };
+}
+
+test('the lens reads like the issue asks', () => {
+  assert.equal(lensTitle(hotspot({})), '142 calls · p50 0.30 ms · p99 87.0 ms · max 210 ms');
+  assert.equal(lensTitle(hotspot({ count: 1, p50Ms: 201.4, p99Ms: 201.4, maxMs: 201.4 })), '1 call · p50 201 ms · p99 201 ms · max 201 ms');
+});
+
+test('a slow handler gets a warning, its blocking lines an information', () => {
+  const diagnostics = diagnosticsByUri([hotspot({})], 50).get(uri) ?? [];
+  assert.deepEqual(diagnostics.map((d) => [d.severity, d.range.start.line, d.code]), [[2, 9, 'slow-handler'], [3, 13, 'blocking-line']]);
+  const message = diagnostics[0]?.message;
+  assert.match(typeof message === 'string' ? message : (message?.value ?? ''), /^render_GET blocked the reactor: max 210 ms, p99 87.0 ms over 142 calls \(slow over 50.0 ms\)$/);
+});
+
+test('a handler that is not slow gets a lens but no diagnostic', () => {
+  const fast = hotspot({ slow: false, name: 'fast' });
+  assert.equal(diagnosticsByUri([fast], 50).size, 0);
+  assert.equal(codeLenses(uri, [fast]).length, 1);
+});
+
+test('the newest session wins for the same handler', () => {
+  const [lens] = codeLenses(uri, [hotspot({ sessionId: 2, count: 3 }), hotspot({ sessionId: 1, count: 142 })]);
+  assert.match(lens?.command?.title ?? '', /^3 calls/);
+});
+
+test('hover shows the breakdown on the handler line only', () => {
+  const text = (hover(uri, 9, [hotspot({})])?.contents as { value: string }).value;
+  assert.match(text, /\*\*render_GET\*\* on the reactor \(slow\)/);
+  assert.match(text, /\| 142 \| 0.30 ms \| 40.0 ms \| 87.0 ms \| 210 ms \| 900 ms \|/);
+  assert.match(text, /line 14 \(render_GET\): about 150 ms/);
+  assert.equal(hover(uri, 10, [hotspot({})]), undefined);
+  assert.equal(hover('untitled:x', 9, [hotspot({})]), undefined);
+});

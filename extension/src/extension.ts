@@ -3,8 +3,11 @@ import * as vscode from 'vscode';
 import type { ServerInfo, SessionInfo } from '../../protocol/lsp';
 import type { ServerStatus } from '../../protocol/serverStatus';
 import { Commands, registerCommand } from './commands';
+import { registerDecorations } from './decorations';
+import { registerHotspotsTree } from './hotspotsTree';
 import { SETTINGS_SECTION } from './ids';
 import { openAt, slowest } from './navigation';
+import { TelemetryModel } from './model';
 import { AppRunner, type RunningApp } from './run';
 import { readSettings, serverSettings } from './settings';
 import { registerStatusBar } from './statusBar';
@@ -32,7 +35,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   let lastRun: RunningApp | undefined;
   context.subscriptions.push(server, runner);
 
-  registerStatusBar(context, server);
+  const model = new TelemetryModel(server);
+  context.subscriptions.push(model);
+  registerStatusBar(context, server, model);
+  registerHotspotsTree(context, model);
+  registerDecorations(context, model);
   registerTimelinePanel(context, server);
   registerCommand(context, Commands.restartServer, () => server.restart());
   registerCommand(context, Commands.runCurrentFile, async (uri?: vscode.Uri) => {
@@ -48,7 +55,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
     if (runner.stopAll() === 0) void vscode.window.showInformationMessage('Reactor Scope: no app is running.');
   });
   registerCommand(context, Commands.goToSlowestHandler, async () => {
-    const target = slowest(await server.hotspots());
+    await model.refresh();
+    const target = slowest(model.hotspots);
     if (!target) {
       void vscode.window.showInformationMessage('Reactor Scope: nothing measured yet. Run an app with Reactor Scope first.');
       return;

@@ -22,3 +22,17 @@ export interface Settings {
 }
 
 export const SETTINGS_SECTION = 'reactorscope';
+
+/** Every setting the extension reads, to check against package.json (trace.server is vscode-languageclient's). */
+export const SETTING_NAMES = [
+  'pythonPath',
+  'slowThresholdMs',
+  'sampleIntervalMs',
+  'historyMemoryMb',
+  'socketKind',
+] as const satisfies readonly (keyof Settings)[];
+
+/** Every view the extension provides. */
+export const Views = {
+  hotspots: 'reactorscope.hotspots',
+} as const;

@@ -11,8 +11,9 @@
 //          extension's status bar item shows, saves --screenshot=<png>, and --exit-after-check stops there.
 //
 // While a browser runs, a loopback "browser probe" answers GET /webviews with the [data-testid] texts of
-// every webview frame, so tests inside the extension host can read what a panel really rendered. It
-// evaluates no code it receives. Its URL reaches the extension host as REACTORSCOPE_BROWSER_PROBE.
+// every webview frame, so tests inside the extension host can read what a panel really rendered, and
+// GET /screenshot?name= saves a picture of the workbench. It evaluates no code it receives. Its URL
+// reaches the extension host as REACTORSCOPE_BROWSER_PROBE.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -168,8 +169,31 @@ async function readWebviews(page) {
   return views;
 }
 
+/**
+ * GET /screenshot?name=NAME saves the workbench as NAME.png in REACTORSCOPE_TEST_SCREENSHOTS, when that folder
+ * is set (pictures for the docs, and for people checking what a test saw); the name is reduced to [\w-].
+ */
+async function screenshot(page, url) {
+  const folder = process.env.REACTORSCOPE_TEST_SCREENSHOTS;
+  if (!folder) return { saved: null };
+  const name = (new URL(url, 'http://probe').searchParams.get('name') ?? 'screenshot').replace(/[^\w-]/g, '_');
+  mkdirSync(folder, { recursive: true });
+  const path = join(folder, `${name}.png`);
+  await page.screenshot({ path });
+  return { saved: path };
+}
+
 async function startBrowserProbe(page) {
   const server = createServer((request, response) => {
+    const json = (promise) =>
+      promise.then(
+        (value) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value)),
+        (error) => response.writeHead(500).end(String(error)),
+      );
+    if (request.method === 'GET' && request.url?.startsWith('/screenshot')) {
+      json(screenshot(page, request.url));
+      return;
+    }
     if (request.method !== 'GET' || request.url !== '/webviews') {
       response.writeHead(404).end();
       return;

@@ -12,6 +12,7 @@ import {
   MarkupKind,
   type Range,
 } from 'vscode-languageserver/node';
+import { formatMs } from '../../protocol/format';
 import type { HotspotInfo } from '../../protocol/lsp';
 
 export const DIAGNOSTIC_SOURCE = 'Reactor Scope';
@@ -19,12 +20,6 @@ export const DIAGNOSTIC_SOURCE = 'Reactor Scope';
 function lineRange(line: number): Range {
   const zeroBased = Math.max(0, line - 1);
   return { start: { line: zeroBased, character: 0 }, end: { line: zeroBased, character: Number.MAX_SAFE_INTEGER } };
-}
-
-export function formatMs(ms: number): string {
-  if (ms >= 100) return `${ms.toFixed(0)} ms`;
-  if (ms >= 1) return `${ms.toFixed(1)} ms`;
-  return `${ms.toFixed(2)} ms`;
 }
 
 /** One line, as the CodeLens shows it: "142 calls · p50 0.30 ms · p99 87 ms · max 210 ms". */

@@ -15,7 +15,11 @@ async function main(): Promise<void> {
     extensionDevelopmentPath: root,
     extensionTestsPath: resolve(__dirname, 'suite/index.js'),
     launchArgs: [resolve(root, 'examples')],
-    extensionTestsEnv: { REACTORSCOPE_TEST_RESULTS: resolve(resultsFile) },
+    extensionTestsEnv: {
+      REACTORSCOPE_TEST_RESULTS: resolve(resultsFile),
+      // Pictures of what the tests saw, for people and for the docs (scripts/host/launcher.mjs).
+      REACTORSCOPE_TEST_SCREENSHOTS: process.env.REACTORSCOPE_TEST_SCREENSHOTS ?? resolve(root, 'dist-test/screenshots'),
+    },
   });
 }
 

@@ -3,13 +3,14 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Commands } from '../../extension/src/ids';
+import { Commands, SETTING_NAMES, SETTINGS_SECTION, Views } from '../../extension/src/ids';
 
 const root = join(__dirname, '../..');
 interface Manifest {
   contributes: {
     commands: { command: string; title: string; category: string }[];
     configuration: { properties: Record<string, { default: unknown; description: string }> };
+    views: Record<string, { id: string }[]>;
   };
 }
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Manifest;
@@ -56,4 +57,15 @@ test('the README settings table matches package.json', () => {
 
 test('every setting has a description', () => {
   for (const [id, s] of Object.entries(declaredSettings)) assert.ok(s.description?.length > 10, id);
+});
+
+test('the code reads exactly the settings package.json declares', () => {
+  const declared = Object.keys(declaredSettings).sort();
+  const read = [...SETTING_NAMES.map((name) => `${SETTINGS_SECTION}.${name}`), 'reactorscope.trace.server'].sort();
+  assert.deepEqual(read, declared);
+});
+
+test('the code provides exactly the views package.json declares', () => {
+  const declared = Object.values(manifest.contributes.views).flat().map((v) => v.id).sort();
+  assert.deepEqual(Object.values(Views).sort(), declared);
 });

@@ -6,7 +6,7 @@ export const EXTENSION_ID = 'reactorscope.reactorscope';
 /** The parts of package.json the tests read. */
 export interface Manifest {
   version: string;
-  contributes: { commands: { command: string; title: string }[] };
+  contributes: { commands: { command: string; title: string }[]; views?: Record<string, { id: string }[]> };
 }
 
 export function extension(): vscode.Extension<ReactorScopeApi> {
@@ -63,4 +63,12 @@ export async function readWebviews(): Promise<WebviewSnapshot[]> {
   const response = await fetch(`${probe}/webviews`);
   if (!response.ok) throw new Error(`browser probe answered ${response.status}`);
   return (await response.json()) as WebviewSnapshot[];
+}
+
+/** Saves what the workbench shows now as NAME.png, when the run sets REACTORSCOPE_TEST_SCREENSHOTS. */
+export async function screenshot(name: string): Promise<void> {
+  const probe = process.env.REACTORSCOPE_BROWSER_PROBE;
+  if (!probe) return;
+  const response = await fetch(`${probe}/screenshot?name=${encodeURIComponent(name)}`);
+  if (!response.ok) throw new Error(`browser probe answered ${response.status} to a screenshot`);
 }

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { activated, extension, waitFor } from './helpers';
+import { activated, extension, screenshot, waitFor } from './helpers';
 
 /** 1-based line of the only line of `file` that contains `text`. */
 function lineOf(file: string, text: string): number {
@@ -67,10 +67,13 @@ describe('run an app from the editor', () => {
       assert.match(text, new RegExp(`line ${blockingLine} \\(slow_handler\\)`));
 
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.commands.executeCommand('workbench.view.extension.reactorscope');
       await vscode.commands.executeCommand('reactorscope.goToSlowestHandler');
       const editor = vscode.window.activeTextEditor;
       assert.equal(editor?.document.uri.fsPath, file);
       assert.equal(editor?.selection.active.line, handlerLine - 1);
+      await new Promise((resolve) => setTimeout(resolve, 500)); // let the lenses and tints paint
+      await screenshot(`run-stall-once-${session.twisted ?? 'unknown'}`);
     });
   }
 });

@@ -1,0 +1,63 @@
+import * as vscode from 'vscode';
+import type { HotspotInfo } from '../../protocol/lsp';
+import type { TelemetryModel } from './model';
+import { readSettings } from './settings';
+
+/** How far over the slow threshold a line is: the tint deepens at 1x, 4x and 10x the threshold. */
+const LEVELS = [1, 4, 10];
+
+function tints(rgb: string): vscode.TextEditorDecorationType[] {
+  return LEVELS.map((_, i) =>
+    vscode.window.createTextEditorDecorationType({
+      isWholeLine: true,
+      backgroundColor: `rgba(${rgb}, ${0.08 + 0.08 * i})`,
+      overviewRulerColor: `rgba(${rgb}, ${0.5 + 0.25 * i})`,
+      overviewRulerLane: vscode.OverviewRulerLane.Right,
+      borderStyle: 'solid',
+      borderColor: `rgba(${rgb}, ${0.5 + 0.25 * i})`,
+      borderWidth: '0 0 0 3px',
+    }),
+  );
+}
+
+function level(ms: number, thresholdMs: number): number {
+  let found = -1;
+  LEVELS.forEach((factor, i) => {
+    if (ms >= factor * thresholdMs) found = i;
+  });
+  return found;
+}
+
+/** Tints slow handlers (orange) and the lines they blocked on (red), in every visible editor. */
+export function registerDecorations(context: vscode.ExtensionContext, model: TelemetryModel): void {
+  const handlerTints = tints('255, 140, 0');
+  const lineTints = tints('240, 60, 60');
+  const paint = (editor: vscode.TextEditor): void => {
+    const file = editor.document.uri.fsPath;
+    const threshold = readSettings(editor.document.uri).slowThresholdMs;
+    const handlers: vscode.DecorationOptions[][] = LEVELS.map(() => []);
+    const lines: vscode.DecorationOptions[][] = LEVELS.map(() => []);
+    const seen = new Set<string>();
+    const add = (bucket: vscode.DecorationOptions[][], line: number, ms: number, what: string): void => {
+      const at = level(ms, threshold);
+      if (at < 0 || seen.has(`${what}:${line}`)) return;
+      seen.add(`${what}:${line}`);
+      const range = editor.document.lineAt(Math.min(Math.max(0, line - 1), editor.document.lineCount - 1)).range;
+      bucket[at]?.push({ range });
+    };
+    const inFile = (h: HotspotInfo): boolean => h.file === file;
+    for (const h of model.hotspots) {
+      if (inFile(h)) add(handlers, h.line, Math.max(h.maxMs, h.p99Ms), 'handler');
+      for (const b of h.blockingLines) if (b.file === file) add(lines, b.line, b.heldMs, 'line');
+    }
+    handlerTints.forEach((type, i) => editor.setDecorations(type, handlers[i] ?? []));
+    lineTints.forEach((type, i) => editor.setDecorations(type, lines[i] ?? []));
+  };
+  const paintAll = (): void => vscode.window.visibleTextEditors.forEach(paint);
+  context.subscriptions.push(
+    ...handlerTints,
+    ...lineTints,
+    model.onDidChange(paintAll),
+    vscode.window.onDidChangeVisibleTextEditors(paintAll),
+  );
+}

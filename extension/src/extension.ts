@@ -8,7 +8,8 @@ import { registerHotspotsTree } from './hotspotsTree';
 import { SETTINGS_SECTION } from './ids';
 import { openAt, slowest } from './navigation';
 import { TelemetryModel } from './model';
-import { AppRunner, type RunningApp } from './run';
+import { registerDebugger } from './debugAdapter';
+import { AppRunner, outputChannelSink, type RunningApp } from './run';
 import { readSettings, serverSettings } from './settings';
 import { registerStatusBar } from './statusBar';
 import { TelemetryServer } from './telemetryServer';
@@ -32,8 +33,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   const server = new TelemetryServer(context.asAbsolutePath('dist/server.js'), output, () => serverSettings(readSettings()));
   telemetryServer = server;
   const runner = new AppRunner(context.asAbsolutePath('runtime'), server);
+  const appOutput = vscode.window.createOutputChannel('Reactor Scope: App');
   let lastRun: RunningApp | undefined;
-  context.subscriptions.push(server, runner);
+  context.subscriptions.push(server, runner, appOutput);
 
   const model = new TelemetryModel(server);
   context.subscriptions.push(model);
@@ -41,6 +43,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   registerHotspotsTree(context, model);
   registerDecorations(context, model);
   registerTimelinePanel(context, server);
+  registerDebugger(context, runner);
   registerCommand(context, Commands.restartServer, () => server.restart());
   registerCommand(context, Commands.runCurrentFile, async (uri?: vscode.Uri) => {
     const file = uri ?? vscode.window.activeTextEditor?.document.uri;
@@ -49,7 +52,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
       return;
     }
     await vscode.workspace.save(file);
-    lastRun = await runner.runFile(file);
+    appOutput.show(true);
+    const label = path.basename(file.fsPath);
+    try {
+      lastRun = await runner.launch({ program: file.fsPath }, outputChannelSink(appOutput, label));
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Reactor Scope: could not run ${label}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   });
   registerCommand(context, Commands.stop, () => {
     if (runner.stopAll() === 0) void vscode.window.showInformationMessage('Reactor Scope: no app is running.');

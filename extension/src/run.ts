@@ -1,11 +1,32 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { resolveInterpreter } from './interpreter';
 import { readSettings } from './settings';
 import type { TelemetryServer } from './telemetryServer';
 
-/** An app started from the editor with the shim, its output in the "Reactor Scope: App" channel. */
+/** What to run: a script (`program`) or a module (`python -m`), as a launch.json configuration says it. */
+export interface LaunchSpec {
+  program?: string;
+  module?: string;
+  args?: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  /** An interpreter for this launch only; else the usual resolution (see interpreter.ts). */
+  python?: string;
+}
+
+/** Where an app's output and end go: an output channel, or the Debug Console. */
+export interface AppSink {
+  info(line: string): void;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** The process could not start or ended; `problem` says why it could not start. */
+  exited(code: number | null, problem?: string): void;
+}
+
+/** An app started with the shim. */
 export interface RunningApp {
   label: string;
   process: ChildProcess;
@@ -13,58 +34,62 @@ export interface RunningApp {
 }
 
 /**
- * Runs `file` as `python -m reactorscope run --connect ADDRESS FILE`, the runtime shipped in the extension on
+ * Runs apps as `python -m reactorscope run --connect ADDRESS ...`, the runtime shipped in the extension on
  * PYTHONPATH and the launch's token in REACTORSCOPE_TOKEN (never on the command line).
  */
 export class AppRunner implements vscode.Disposable {
   private readonly running = new Set<RunningApp>();
-  private readonly output = vscode.window.createOutputChannel('Reactor Scope: App');
 
   constructor(
     private readonly runtimeDir: string,
     private readonly server: TelemetryServer,
   ) {}
 
-  async runFile(file: vscode.Uri): Promise<RunningApp | undefined> {
-    const settings = readSettings(file);
-    const interpreter = await resolveInterpreter(file);
-    const ticket = await this.server.prepareLaunch(path.basename(file.fsPath));
+  async launch(spec: LaunchSpec, sink: AppSink): Promise<RunningApp> {
+    const target = spec.program ?? spec.module;
+    if (!target) throw new Error('a launch needs "program" (a script) or "module"');
+    const resource = spec.program ? vscode.Uri.file(spec.program) : undefined;
+    const settings = readSettings(resource);
+    const interpreter = spec.python ? { path: spec.python, from: 'the launch configuration' } : await resolveInterpreter(resource);
+    const label = spec.program ? path.basename(spec.program) : `-m ${spec.module}`;
+    const ticket = await this.server.prepareLaunch(label);
     const args = [
       '-m', 'reactorscope', 'run',
       '--connect', ticket.address,
       '--stall-threshold', String(settings.slowThresholdMs),
       '--sample-interval', String(settings.sampleIntervalMs),
-      file.fsPath,
+      ...(spec.program ? [spec.program] : ['-m', spec.module ?? '']),
+      ...(spec.args ?? []),
     ];
     const env = {
       ...process.env,
-      PYTHONPATH: [this.runtimeDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+      ...spec.env,
+      PYTHONPATH: [this.runtimeDir, spec.env?.PYTHONPATH ?? process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
       REACTORSCOPE_TOKEN: ticket.token,
       PYTHONUNBUFFERED: '1',
     };
-    this.output.show(true);
-    this.output.appendLine(`$ ${interpreter.path} ${args.join(' ')}    (interpreter from ${interpreter.from})`);
-    const child = spawn(interpreter.path, args, { cwd: path.dirname(file.fsPath), env });
-    child.stdout.on('data', (chunk: Buffer) => this.output.append(chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => this.output.append(chunk.toString()));
+    const cwd = spec.cwd ?? (spec.program ? path.dirname(spec.program) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
+    sink.info(`$ ${interpreter.path} ${args.join(' ')}    (interpreter from ${interpreter.from})`);
+    const child = spawn(interpreter.path, args, { cwd, env });
+    child.stdout.on('data', (chunk: Buffer) => sink.stdout(chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => sink.stderr(chunk.toString()));
     const exited = new Promise<number | null>((resolve) => {
       child.on('error', (error: NodeJS.ErrnoException) => {
-        const message = error.code === 'ENOENT'
+        const problem = error.code === 'ENOENT'
           ? `Python not found: "${interpreter.path}" (from ${interpreter.from}). Set reactorscope.pythonPath to a Python with Twisted.`
           : `Could not start ${interpreter.path}: ${error.message}`;
-        this.output.appendLine(message);
-        void vscode.window.showErrorMessage(`Reactor Scope: ${message}`);
+        sink.exited(null, problem);
         resolve(null);
       });
       child.on('exit', (code, signal) => {
-        this.output.appendLine(`[${path.basename(file.fsPath)} exited with ${code ?? signal}]`);
-        if (code !== 0 && code !== null) {
-          void vscode.window.showWarningMessage(`Reactor Scope: ${path.basename(file.fsPath)} exited with status ${code}; see the "Reactor Scope: App" output.`);
-        }
-        resolve(code);
+        // Killed by a signal: report it as a shell does (SIGINT: 130).
+        const status = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : null);
+        sink.info(`[${label} exited with ${code ?? signal}]`);
+        sink.exited(status);
+        resolve(status);
       });
     });
-    const app: RunningApp = { label: path.basename(file.fsPath), process: child, exited };
+    const app: RunningApp = { label, process: child, exited };
     this.running.add(app);
     void exited.then(() => this.running.delete(app));
     return app;
@@ -72,12 +97,35 @@ export class AppRunner implements vscode.Disposable {
 
   /** Stops every app started from here (SIGINT first, as Ctrl+C would; the shim flushes on the way out). */
   stopAll(): number {
-    for (const app of this.running) app.process.kill('SIGINT');
+    for (const app of this.running) stop(app);
     return this.running.size;
   }
 
   dispose(): void {
     this.stopAll();
-    this.output.dispose();
   }
+}
+
+/** SIGINT, then SIGKILL if the app has not ended 5 s later. */
+export function stop(app: RunningApp): void {
+  app.process.kill('SIGINT');
+  const timer = setTimeout(() => app.process.kill('SIGKILL'), 5000);
+  void app.exited.then(() => clearTimeout(timer));
+}
+
+/** The "Reactor Scope: App" output channel as a sink, with a clear message when an app fails. */
+export function outputChannelSink(output: vscode.OutputChannel, label: string): AppSink {
+  return {
+    info: (line) => output.appendLine(line),
+    stdout: (text) => output.append(text),
+    stderr: (text) => output.append(text),
+    exited: (code, problem) => {
+      if (problem) {
+        output.appendLine(problem);
+        void vscode.window.showErrorMessage(`Reactor Scope: ${problem}`);
+      } else if (code !== 0 && code !== null) {
+        void vscode.window.showWarningMessage(`Reactor Scope: ${label} exited with status ${code}; see the "Reactor Scope: App" output.`);
+      }
+    },
+  };
 }

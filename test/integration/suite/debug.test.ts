@@ -1,0 +1,95 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { activated, extension, waitFor } from './helpers';
+
+interface DapMessage {
+  type: string;
+  event?: string;
+  body?: { category?: string; output?: string; exitCode?: number };
+}
+
+describe('F5: the reactorscope debug configuration', () => {
+  it('runs the app, shows its output in the Debug Console and reports its exit code', async function () {
+    this.timeout(60_000);
+    const api = await activated();
+    const root = extension().extensionPath;
+    const seen: DapMessage[] = [];
+    const tracker = vscode.debug.registerDebugAdapterTrackerFactory('reactorscope', {
+      createDebugAdapterTracker: () => ({ onDidSendMessage: (m: DapMessage) => void seen.push(m) }),
+    });
+    const ended = new Promise<void>((resolve) => {
+      const subscription = vscode.debug.onDidTerminateDebugSession((session) => {
+        if (session.type === 'reactorscope') {
+          subscription.dispose();
+          resolve();
+        }
+      });
+    });
+    try {
+      const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], {
+        type: 'reactorscope',
+        request: 'launch',
+        name: 'stall once',
+        program: path.join(root, 'examples/stall_once.py'),
+        python: path.join(root, '.venv/bin/python'),
+      });
+      assert.ok(started, 'the debug session started');
+      await ended;
+    } finally {
+      tracker.dispose();
+    }
+    const output = seen.filter((m) => m.event === 'output').map((m) => m.body?.output ?? '').join('');
+    assert.match(output, /-m reactorscope run --connect tcp:127\.0\.0\.1:\d+ .*stall_once\.py/);
+    assert.match(output, /\[stall_once\.py exited with 0\]/);
+    assert.deepEqual(seen.find((m) => m.event === 'exited')?.body, { exitCode: 0 });
+    const session = await waitFor('the F5 run as a session', async () => {
+      const newest = (await api.sessions()).at(-1);
+      return newest?.label === 'stall_once.py' && newest.state === 'ended' ? newest : undefined;
+    });
+    assert.equal(session.exitCode, 0);
+  });
+
+  it('stops the app from the debug toolbar', async function () {
+    this.timeout(60_000);
+    const api = await activated();
+    const root = extension().extensionPath;
+    const started = new Promise<vscode.DebugSession>((resolve) => {
+      const subscription = vscode.debug.onDidStartDebugSession((session) => {
+        subscription.dispose();
+        resolve(session);
+      });
+    });
+    const ended = new Promise<void>((resolve) => {
+      const subscription = vscode.debug.onDidTerminateDebugSession(() => {
+        subscription.dispose();
+        resolve();
+      });
+    });
+    const exit: DapMessage[] = [];
+    const tracker = vscode.debug.registerDebugAdapterTrackerFactory('reactorscope', {
+      createDebugAdapterTracker: () => ({ onDidSendMessage: (m: DapMessage) => void (m.event === 'exited' && exit.push(m)) }),
+    });
+    try {
+      await vscode.debug.startDebugging(undefined, {
+        type: 'reactorscope', request: 'launch', name: 'ticking', python: path.join(root, '.venv/bin/python'),
+        program: path.join(root, 'runtime/tests/apps/ticking_app.py'), args: ['60'],
+      });
+      const session = await started;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await vscode.debug.stopDebugging(session);
+      await ended;
+    } finally {
+      tracker.dispose();
+    }
+    // Stop sends SIGINT, which Twisted turns into reactor.stop(): the app ends its own way (it prints its
+    // tick count after reactor.run() returns) with status 0, in the Debug Console and in GOODBYE alike.
+    assert.deepEqual(exit.map((m) => m.body), [{ exitCode: 0 }]);
+    const session = await waitFor('the stopped run as a session', async () => {
+      const newest = (await api.sessions()).at(-1);
+      return newest?.label === 'ticking_app.py' && newest.state === 'ended' ? newest : undefined;
+    });
+    assert.equal(session.exitCode, 0);
+    assert.ok(session.eventsStored > 0);
+  });
+});

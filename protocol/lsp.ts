@@ -104,3 +104,21 @@ export namespace DidChangeTelemetryNotification {
   export const method = 'reactorscope/didChangeTelemetry';
   export const type = new NotificationType<{ sessions: number }>(method);
 }
+
+/** Client -> server request: attach to a shim listening in attach mode (its address and token). */
+export namespace AttachRequest {
+  export const method = 'reactorscope/attach';
+  export const type = new RequestType<{ address: string; token: string; label: string }, { sessionId: number }, void>(method);
+}
+
+/** Client -> server request: load a recording (`--record FILE`) as an ended session. */
+export namespace OpenRecordingRequest {
+  export const method = 'reactorscope/openRecording';
+  export const type = new RequestType<{ path: string }, { sessionId: number }, void>(method);
+}
+
+/** Client -> server request: forget every session that has ended; live ones stay. */
+export namespace ClearRequest {
+  export const method = 'reactorscope/clear';
+  export const type = new RequestType0<{ cleared: number }, void>(method);
+}

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ServerInfo, SessionInfo } from '../../protocol/lsp';
 import type { ServerStatus } from '../../protocol/serverStatus';
+import { listeningApps } from './attach';
 import { Commands, registerCommand } from './commands';
 import { registerDecorations } from './decorations';
 import { registerHotspotsTree } from './hotspotsTree';
@@ -62,6 +63,35 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   });
   registerCommand(context, Commands.stop, () => {
     if (runner.stopAll() === 0) void vscode.window.showInformationMessage('Reactor Scope: no app is running.');
+  });
+  registerCommand(context, Commands.attach, async (pid?: number) => {
+    const apps = listeningApps();
+    const chosen = pid !== undefined
+      ? apps.find((app) => app.pid === pid)
+      : (
+          await vscode.window.showQuickPick(
+            apps.map((app) => ({ label: `pid ${app.pid}`, description: app.argv.join(' '), detail: app.address, app })),
+            { title: 'Attach to a running app', placeHolder: apps.length ? 'An app started with `reactorscope run --listen`' : '' },
+          )
+        )?.app;
+    if (!chosen) {
+      if (!apps.length) void vscode.window.showInformationMessage('Reactor Scope: no app is listening. Start one with `python -m reactorscope run --listen app.py`.');
+      return undefined;
+    }
+    return server.attach(chosen.address, chosen.token, path.basename(chosen.argv[0] ?? `pid ${chosen.pid}`));
+  });
+  registerCommand(context, Commands.openRecording, async (file?: vscode.Uri) => {
+    const picked = file ?? (await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Open a Reactor Scope recording' }))?.[0];
+    if (!picked) return undefined;
+    try {
+      return await server.openRecording(picked.fsPath);
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Reactor Scope: could not open ${picked.fsPath}: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  });
+  registerCommand(context, Commands.clear, async () => {
+    await server.clear();
   });
   registerCommand(context, Commands.goToSlowestHandler, async () => {
     await model.refresh();

@@ -4,7 +4,10 @@
  */
 export const Commands = {
   runCurrentFile: 'reactorscope.runCurrentFile',
+  attach: 'reactorscope.attach',
   stop: 'reactorscope.stop',
+  openRecording: 'reactorscope.openRecording',
+  clear: 'reactorscope.clear',
   goToSlowestHandler: 'reactorscope.goToSlowestHandler',
   showTimeline: 'reactorscope.showTimeline',
   restartServer: 'reactorscope.restartServer',

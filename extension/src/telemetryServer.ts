@@ -1,11 +1,14 @@
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
+  AttachRequest,
+  ClearRequest,
   DidChangeSettingsNotification,
   DidChangeTelemetryNotification,
   type HotspotInfo,
   HotspotsRequest,
   type LaunchTicket,
+  OpenRecordingRequest,
   PrepareLaunchRequest,
   type ServerInfo,
   ServerInfoRequest,
@@ -104,6 +107,18 @@ export class TelemetryServer implements vscode.Disposable {
 
   async hotspots(sessionId?: number): Promise<HotspotInfo[]> {
     return this.running().sendRequest(HotspotsRequest.type, { sessionId });
+  }
+
+  async attach(address: string, token: string, label: string): Promise<number> {
+    return (await this.running().sendRequest(AttachRequest.type, { address, token, label })).sessionId;
+  }
+
+  async openRecording(path: string): Promise<number> {
+    return (await this.running().sendRequest(OpenRecordingRequest.type, { path })).sessionId;
+  }
+
+  async clear(): Promise<number> {
+    return (await this.running().sendRequest(ClearRequest.type)).cleared;
   }
 
   async sendSettings(settings: ServerSettings): Promise<void> {

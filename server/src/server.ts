@@ -5,9 +5,12 @@
  */
 import { createConnection, type Diagnostic, ProposedFeatures, TextDocumentSyncKind } from 'vscode-languageserver/node';
 import {
+  AttachRequest,
+  ClearRequest,
   DidChangeSettingsNotification,
   DidChangeTelemetryNotification,
   HotspotsRequest,
+  OpenRecordingRequest,
   PrepareLaunchRequest,
   type ServerInfo,
   ServerInfoRequest,
@@ -58,6 +61,9 @@ connection.onNotification(DidChangeSettingsNotification.type, (next) => {
 connection.onRequest(ServerInfoRequest.type, () => info);
 connection.onRequest(PrepareLaunchRequest.type, ({ label }) => telemetry.prepareLaunch(label));
 connection.onRequest(SessionsRequest.type, () => telemetry.sessionInfos());
+connection.onRequest(AttachRequest.type, ({ address, token, label }) => ({ sessionId: telemetry.attach(address, token, label) }));
+connection.onRequest(OpenRecordingRequest.type, async ({ path }) => ({ sessionId: await telemetry.openRecording(path) }));
+connection.onRequest(ClearRequest.type, () => ({ cleared: telemetry.clear() }));
 connection.onRequest(HotspotsRequest.type, ({ sessionId }) => telemetry.hotspots(sessionId));
 connection.onCodeLens(({ textDocument }) => codeLenses(textDocument.uri, telemetry.hotspots()));
 connection.onHover(({ textDocument, position }) => hover(textDocument.uri, position.line, telemetry.hotspots()));

@@ -4,9 +4,12 @@
  * launch's session. Changes are announced at most every 250 ms.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { HotspotInfo, LaunchTicket, ServerSettings, SessionInfo } from '../../protocol/lsp';
-import type { Frame } from '../../protocol/wire';
-import { DebugSocket, type DebugSocketHandler, sameToken, type ShimConnection, type SocketKind } from './debugSocket';
+import { type Frame, ProtocolError, StreamDecoder } from '../../protocol/wire';
+import { attachToShim, DebugSocket, type DebugSocketHandler, sameToken, type ShimConnection, type SocketKind } from './debugSocket';
 import { SessionStore } from './store/sessionStore';
 
 const CHANGE_INTERVAL_MS = 250;
@@ -55,13 +58,65 @@ export class Telemetry implements DebugSocketHandler {
     return { address: socket.address, token: session.token, launchId: session.id };
   }
 
-  private newSession(label: string): Session {
+  /** Attach mode: connect to a listening shim with its token; its stream becomes a new session. */
+  attach(address: string, token: string, label: string): number {
+    const session = this.newSession(label, token);
+    const socket = attachToShim(address, token, this);
+    let failure = 'the app closed the connection before sending its data';
+    socket.on('error', (error) => (failure = error.message));
+    socket.on('close', () => {
+      if (session.state !== 'waiting') return;
+      session.state = 'ended';
+      session.problem = `could not attach to ${address}: ${failure}`;
+      this.changed();
+    });
+    return session.id;
+  }
+
+  /**
+   * A recording as an ended session. A damaged file keeps what decoded before the damage and says where it
+   * stopped; source files missing on this machine are named, and the data still shows.
+   */
+  async openRecording(path: string): Promise<number> {
+    const bytes = await readFile(path);
+    const session = this.newSession(basename(path));
+    const decoder = new StreamDecoder();
+    const problems: string[] = [];
+    try {
+      for (const frame of decoder.feed(bytes)) this.ingestInto(session, frame);
+      if (decoder.pendingBytes > 0) problems.push(`the recording ends inside a frame (the last ${decoder.pendingBytes} bytes were left out)`);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      problems.push(`the recording is damaged: ${error.message}; what came before is shown`);
+    }
+    const missing = [...new Set(session.store.hotspots().map((h) => h.file))].filter((file) => file && !existsSync(file));
+    if (missing.length) problems.push(`${missing.length} source file(s) are not on this machine, e.g. ${missing[0]}`);
+    session.state = 'ended';
+    session.problem = problems.length ? problems.join('; ') : undefined;
+    this.changed();
+    return session.id;
+  }
+
+  /** Forgets every ended session. */
+  clear(): number {
+    let cleared = 0;
+    for (const [id, session] of this.sessions) {
+      if (session.state === 'ended') {
+        this.sessions.delete(id);
+        cleared++;
+      }
+    }
+    this.changed();
+    return cleared;
+  }
+
+  private newSession(label: string, token = randomBytes(24).toString('base64url')): Session {
     const id = this.nextSessionId++;
     const memoryCapBytes = this.settings.historyMemoryMb * 1024 * 1024;
     const session: Session = {
       id,
       label,
-      token: randomBytes(24).toString('base64url'),
+      token,
       state: 'waiting',
       store: new SessionStore({ memoryCapBytes }),
     };
@@ -101,6 +156,11 @@ export class Telemetry implements DebugSocketHandler {
   onFrame(connection: ShimConnection, frame: Frame): void {
     const session = this.byConnection.get(connection.id);
     if (!session) return;
+    this.ingestInto(session, frame);
+    this.changed();
+  }
+
+  private ingestInto(session: Session, frame: Frame): void {
     session.store.ingest(frame);
     if (frame.type === 'meta') {
       const { reactor, twisted } = frame.metadata;
@@ -112,7 +172,6 @@ export class Telemetry implements DebugSocketHandler {
       const lastLag = frame.lags.at(-1);
       if (lastLag !== undefined) session.lagMs = lastLag / NS_PER_MS;
     }
-    this.changed();
   }
 
   onClose(connection: ShimConnection, reason?: string): void {

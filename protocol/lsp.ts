@@ -122,3 +122,9 @@ export namespace ClearRequest {
   export const method = 'reactorscope/clear';
   export const type = new RequestType0<{ cleared: number }, void>(method);
 }
+
+/** Client -> server notification: a launched process ended (its session may never have connected). */
+export namespace LaunchEndedNotification {
+  export const method = 'reactorscope/launchEnded';
+  export const type = new NotificationType<{ launchId: number; exitCode: number | null; problem?: string }>(method);
+}

@@ -79,6 +79,7 @@ export class AppRunner implements vscode.Disposable {
           ? `Python not found: "${interpreter.path}" (from ${interpreter.from}). Set reactorscope.pythonPath to a Python with Twisted.`
           : `Could not start ${interpreter.path}: ${error.message}`;
         sink.exited(null, problem);
+        void this.server.launchEnded(ticket.launchId, null, problem);
         resolve(null);
       });
       child.on('exit', (code, signal) => {
@@ -86,6 +87,7 @@ export class AppRunner implements vscode.Disposable {
         const status = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : null);
         sink.info(`[${label} exited with ${code ?? signal}]`);
         sink.exited(status);
+        void this.server.launchEnded(ticket.launchId, status);
         resolve(status);
       });
     });

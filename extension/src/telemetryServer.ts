@@ -7,6 +7,7 @@ import {
   DidChangeTelemetryNotification,
   type HotspotInfo,
   HotspotsRequest,
+  LaunchEndedNotification,
   type LaunchTicket,
   OpenRecordingRequest,
   PrepareLaunchRequest,
@@ -119,6 +120,10 @@ export class TelemetryServer implements vscode.Disposable {
 
   async clear(): Promise<number> {
     return (await this.running().sendRequest(ClearRequest.type)).cleared;
+  }
+
+  async launchEnded(launchId: number, exitCode: number | null, problem?: string): Promise<void> {
+    if (this.client?.isRunning()) await this.client.sendNotification(LaunchEndedNotification.type, { launchId, exitCode, problem });
   }
 
   async sendSettings(settings: ServerSettings): Promise<void> {

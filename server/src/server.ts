@@ -10,6 +10,7 @@ import {
   DidChangeSettingsNotification,
   DidChangeTelemetryNotification,
   HotspotsRequest,
+  LaunchEndedNotification,
   OpenRecordingRequest,
   PrepareLaunchRequest,
   type ServerInfo,
@@ -64,6 +65,7 @@ connection.onRequest(SessionsRequest.type, () => telemetry.sessionInfos());
 connection.onRequest(AttachRequest.type, ({ address, token, label }) => ({ sessionId: telemetry.attach(address, token, label) }));
 connection.onRequest(OpenRecordingRequest.type, async ({ path }) => ({ sessionId: await telemetry.openRecording(path) }));
 connection.onRequest(ClearRequest.type, () => ({ cleared: telemetry.clear() }));
+connection.onNotification(LaunchEndedNotification.type, ({ launchId, exitCode, problem }) => telemetry.launchEnded(launchId, exitCode, problem));
 connection.onRequest(HotspotsRequest.type, ({ sessionId }) => telemetry.hotspots(sessionId));
 connection.onCodeLens(({ textDocument }) => codeLenses(textDocument.uri, telemetry.hotspots()));
 connection.onHover(({ textDocument, position }) => hover(textDocument.uri, position.line, telemetry.hotspots()));

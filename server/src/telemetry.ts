@@ -97,6 +97,15 @@ export class Telemetry implements DebugSocketHandler {
     return session.id;
   }
 
+  /** The extension saw a launched process end: a session still waiting for it will never connect. */
+  launchEnded(launchId: number, exitCode: number | null, problem?: string): void {
+    const session = this.sessions.get(launchId);
+    if (!session || session.state !== 'waiting') return;
+    session.state = 'ended';
+    session.problem = problem ?? `the app exited with status ${exitCode ?? 'unknown'} before its reactor started`;
+    this.changed();
+  }
+
   /** Forgets every ended session. */
   clear(): number {
     let cleared = 0;

@@ -77,3 +77,40 @@ describe('run an app from the editor', () => {
     });
   }
 });
+
+describe('running: what goes wrong is said', () => {
+  afterEach(async () => {
+    await vscode.workspace.getConfiguration('reactorscope').update('pythonPath', undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  it('names a Python that is not there, and the session says so', async () => {
+    const api = await activated();
+    await vscode.workspace.getConfiguration('reactorscope').update('pythonPath', '/nonexistent/python3', vscode.ConfigurationTarget.Global);
+    await vscode.window.showTextDocument(vscode.Uri.file(path.join(extension().extensionPath, 'examples/stall_once.py')));
+    await vscode.commands.executeCommand('reactorscope.runCurrentFile');
+    assert.equal(await api.lastRun()?.exited, null);
+    const session = await waitFor('the launch to end', async () => {
+      const newest = (await api.sessions()).at(-1);
+      return newest?.state === 'ended' ? newest : undefined;
+    });
+    assert.match(session.problem ?? '', /^Python not found: "\/nonexistent\/python3" \(from the reactorscope.pythonPath setting\)/);
+  });
+
+  it('reports an app that dies before its reactor starts, with its status', async () => {
+    const api = await activated();
+    const root = extension().extensionPath;
+    await vscode.workspace.getConfiguration('reactorscope').update('pythonPath', path.join(root, '.venv/bin/python'), vscode.ConfigurationTarget.Global);
+    const broken = vscode.Uri.file(path.join(root, 'dist-test', 'broken_app.py'));
+    await vscode.workspace.fs.writeFile(broken, Buffer.from('import twisted\nraise SystemExit("config missing")\n'));
+    await vscode.window.showTextDocument(broken);
+    await vscode.commands.executeCommand('reactorscope.runCurrentFile');
+    assert.equal(await api.lastRun()?.exited, 1);
+    const session = await waitFor('the launch to end', async () => {
+      const newest = (await api.sessions()).at(-1);
+      return newest?.label === 'broken_app.py' && newest.state === 'ended' ? newest : undefined;
+    });
+    // The shim still said goodbye on the way out: the session knows the status, and that nothing ran.
+    assert.equal(session.exitCode, 1);
+    assert.equal(session.eventsStored, 0);
+  });
+});

@@ -4,6 +4,7 @@
  * Both sides import this file and nothing else for their custom methods.
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import type { Jsonified, RangeData } from './timeline';
 
 /** What the telemetry server says about itself: it runs in its own Node process, off the extension host. */
 export interface ServerInfo {
@@ -127,4 +128,26 @@ export namespace ClearRequest {
 export namespace LaunchEndedNotification {
   export const method = 'reactorscope/launchEnded';
   export const type = new NotificationType<{ launchId: number; exitCode: number | null; problem?: string }>(method);
+}
+
+/** A time range of one session for the timeline, at most `maxPoints` items per series. */
+export interface TimelineParams {
+  sessionId: number;
+  /** Nanoseconds from the session's origin; omitted: the whole session. */
+  startNs?: number;
+  endNs?: number;
+  maxPoints: number;
+}
+
+export type TimelineData = Jsonified<RangeData> & {
+  /** The sites the callbacks name, by id. */
+  sites: Record<number, { file: string; line: number; name: string }>;
+  /** Wall-clock ns of the session's origin, to label the time axis. */
+  originWallNs: number | undefined;
+};
+
+/** Client -> server request: a session's time range reduced to what a screen can show. */
+export namespace TimelineRequest {
+  export const method = 'reactorscope/timeline';
+  export const type = new RequestType<TimelineParams, TimelineData | undefined, void>(method);
 }

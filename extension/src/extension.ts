@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ServerInfo, SessionInfo } from '../../protocol/lsp';
+import type { ServerInfo, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
 import type { ServerStatus } from '../../protocol/serverStatus';
 import { listeningApps } from './attach';
 import { Commands, registerCommand } from './commands';
@@ -24,6 +24,8 @@ export interface ReactorScopeApi {
   lastRun(): RunningApp | undefined;
   /** Every session of the running telemetry server. */
   sessions(): Promise<SessionInfo[]>;
+  /** A session's time range as the timeline gets it. */
+  timeline(params: TimelineParams): Promise<TimelineData | undefined>;
 }
 
 let telemetryServer: TelemetryServer | undefined;
@@ -114,6 +116,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
     serverInfo: () => server.info(),
     lastRun: () => lastRun,
     sessions: () => server.sessions(),
+    timeline: (params) => server.timeline(params),
   };
 }
 

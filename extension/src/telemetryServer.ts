@@ -16,6 +16,9 @@ import {
   type ServerSettings,
   type SessionInfo,
   SessionsRequest,
+  type TimelineData,
+  type TimelineParams,
+  TimelineRequest,
 } from '../../protocol/lsp';
 import type { ServerStatus } from '../../protocol/serverStatus';
 
@@ -116,6 +119,10 @@ export class TelemetryServer implements vscode.Disposable {
 
   async openRecording(path: string): Promise<number> {
     return (await this.running().sendRequest(OpenRecordingRequest.type, { path })).sessionId;
+  }
+
+  async timeline(params: TimelineParams): Promise<TimelineData | undefined> {
+    return this.running().sendRequest(TimelineRequest.type, params);
   }
 
   async clear(): Promise<number> {

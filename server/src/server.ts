@@ -17,6 +17,7 @@ import {
   ServerInfoRequest,
   type ServerSettings,
   SessionsRequest,
+  TimelineRequest,
 } from '../../protocol/lsp';
 import { codeLenses, diagnosticsByUri, hover } from './features';
 import { Telemetry } from './telemetry';
@@ -65,6 +66,7 @@ connection.onRequest(SessionsRequest.type, () => telemetry.sessionInfos());
 connection.onRequest(AttachRequest.type, ({ address, token, label }) => ({ sessionId: telemetry.attach(address, token, label) }));
 connection.onRequest(OpenRecordingRequest.type, async ({ path }) => ({ sessionId: await telemetry.openRecording(path) }));
 connection.onRequest(ClearRequest.type, () => ({ cleared: telemetry.clear() }));
+connection.onRequest(TimelineRequest.type, (params) => telemetry.timeline(params));
 connection.onNotification(LaunchEndedNotification.type, ({ launchId, exitCode, problem }) => telemetry.launchEnded(launchId, exitCode, problem));
 connection.onRequest(HotspotsRequest.type, ({ sessionId }) => telemetry.hotspots(sessionId));
 connection.onCodeLens(({ textDocument }) => codeLenses(textDocument.uri, telemetry.hotspots()));

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { HotspotInfo, LaunchTicket, ServerSettings, SessionInfo } from '../../protocol/lsp';
+import type { HotspotInfo, LaunchTicket, ServerSettings, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
+import { jsonify } from '../../protocol/timeline';
 import { type Frame, ProtocolError, StreamDecoder } from '../../protocol/wire';
 import { attachToShim, DebugSocket, type DebugSocketHandler, sameToken, type ShimConnection, type SocketKind } from './debugSocket';
 import { SessionStore } from './store/sessionStore';
@@ -240,6 +241,22 @@ export class Telemetry implements DebugSocketHandler {
       }
     }
     return out;
+  }
+
+  /** A session's range for the timeline; the whole session when no range is given. */
+  timeline({ sessionId, startNs, endNs, maxPoints }: TimelineParams): TimelineData | undefined {
+    const store = this.sessions.get(sessionId)?.store;
+    if (!store) return undefined;
+    const range = store.queryRange(startNs ?? 0, endNs ?? Number.MAX_SAFE_INTEGER, Math.max(1, Math.min(maxPoints, 20_000)));
+    const ids = new Set<number>();
+    if (range.callbacks.type === 'events') range.callbacks.site.forEach((id) => ids.add(id));
+    else for (const lane of range.callbacks.lanes) lane.maxSite.forEach((id) => ids.add(id));
+    const sites: TimelineData['sites'] = {};
+    for (const id of ids) {
+      const site = store.site(id);
+      if (site) sites[id] = { file: site.file, line: site.line, name: site.name };
+    }
+    return { ...jsonify(range), sites, originWallNs: store.summary().originWallNs };
   }
 
   private changed(): void {

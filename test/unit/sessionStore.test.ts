@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type Frame, StreamDecoder } from '../../protocol/wire';
-import { type CallbackBins, type CallbackEvents, type RangeData, SessionStore } from '../../server/src/store/sessionStore';
+import type { CallbackBins, CallbackEvents, RangeData } from '../../protocol/timeline';
+import { SessionStore } from '../../server/src/store/sessionStore';
 
 const MS = 1_000_000;
 const BIG_CAP = 1024 * 1024 * 1024;

@@ -12,8 +12,10 @@
  * Times are ns from the session origin (docs/protocol.md); an event is in a range [start, end) when it starts in
  * it, or started before and was still running at its start.
  */
+import type { CallbackBins, CallbackEvents, Envelope, LaneBins, LoopWindows, RangeData } from '../../../protocol/timeline';
 import { EventKind, type Frame, type Metadata, type Site, type StallSample } from '../../../protocol/wire';
 import { Histogram } from './histogram';
+
 
 export interface SessionStoreOptions {
   /** Bound on estimateMemoryBytes(): the oldest events are dropped to stay under it (the newest chunk stays). */
@@ -85,67 +87,6 @@ export interface SessionSummary {
   firstFrameAt: number | undefined;
   lastFrameAt: number | undefined;
   goodbye: { exitCode: number; reason: string } | undefined;
-}
-
-/** Few enough callbacks to draw one by one: the EVENTS frame's columns, in the order the callbacks ended. */
-export interface CallbackEvents {
-  type: 'events';
-  start: Float64Array;
-  duration: Float64Array;
-  site: Uint32Array;
-  kind: Uint8Array;
-}
-
-/**
- * Too many callbacks to draw: per kind, bins of equal width holding the callbacks that started in them. Each bin
- * keeps its longest callback (start, duration, site), which may run past the bin's end, so none is hidden.
- */
-export interface CallbackBins {
-  type: 'bins';
-  binNs: number;
-  lanes: LaneBins[];
-}
-
-/** One kind's non-empty bins, in time order. */
-export interface LaneBins {
-  /** The event kind; 0 gathers kinds this version does not know. */
-  kind: number;
-  start: Float64Array;
-  end: Float64Array;
-  count: Float64Array;
-  busyNs: Float64Array;
-  maxNs: Float64Array;
-  maxStart: Float64Array;
-  maxSite: Float64Array;
-}
-
-/** A series as points (min = max) when few, else the min and max of each bin, at the bin's start. */
-export interface Envelope {
-  t: Float64Array;
-  min: Float64Array;
-  max: Float64Array;
-}
-
-/** Loop windows, or when too many, sums over bins of them (start of the first, end of the last). */
-export interface LoopWindows {
-  start: Float64Array;
-  end: Float64Array;
-  iterations: Float64Array;
-  busyNs: Float64Array;
-  idleNs: Float64Array;
-}
-
-/**
- * A range reduced for the timeline. Every series is columns of typed arrays, filled without a boxed number or
- * an object per item (sending them as JSON takes Array.from).
- */
-export interface RangeData {
-  startNs: number;
-  endNs: number;
-  callbacks: CallbackEvents | CallbackBins;
-  gauges: (Envelope & { id: number })[];
-  lag: Envelope;
-  loop: LoopWindows;
 }
 
 /**
@@ -785,6 +726,11 @@ export class SessionStore {
   }
 
   /** Events in the history now. */
+  /** A site's location, once a SITES frame has described it. */
+  site(id: number): Site | undefined {
+    return this.sites.get(id);
+  }
+
   get eventsStored(): number {
     return this.stored;
   }

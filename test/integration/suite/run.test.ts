@@ -41,6 +41,14 @@ describe('run an app from the editor', () => {
       assert.equal(session.problem, undefined);
       assert.ok(session.eventsStored > 10 && session.droppedEvents === 0);
 
+      const timeline = await api.timeline({ sessionId: session.id, maxPoints: 2000 });
+      assert.ok(timeline && timeline.callbacks.type === 'events', 'few callbacks come one by one');
+      const slowSite = Object.entries(timeline.sites).find(([, s]) => s.name === 'slow_handler')?.[0];
+      const { site, duration } = timeline.callbacks;
+      const slowCalls = duration.filter((_, i) => String(site[i]) === slowSite);
+      assert.equal(slowCalls.length, 1);
+      assert.ok((slowCalls[0] ?? 0) >= 200e6 && (slowCalls[0] ?? 0) < 2e9, `slow_handler took ${slowCalls[0]} ns`);
+
       const handlerLine = lineOf(file, 'def slow_handler');
       const blockingLine = lineOf(file, 'time.sleep(0.2)');
       const diagnostics = await waitFor('diagnostics on stall_once.py', () => {

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { resolveInterpreter } from './interpreter';
+import { preflight } from './preflight';
 import { readSettings } from './settings';
 import type { TelemetryServer } from './telemetryServer';
 
@@ -45,7 +46,8 @@ export class AppRunner implements vscode.Disposable {
     private readonly server: TelemetryServer,
   ) {}
 
-  async launch(spec: LaunchSpec, sink: AppSink): Promise<RunningApp> {
+  /** Starts the app; undefined when it could not start, which `sink.exited` has already said. */
+  async launch(spec: LaunchSpec, sink: AppSink): Promise<RunningApp | undefined> {
     const target = spec.program ?? spec.module;
     if (!target) throw new Error('a launch needs "program" (a script) or "module"');
     const resource = spec.program ? vscode.Uri.file(spec.program) : undefined;
@@ -53,6 +55,14 @@ export class AppRunner implements vscode.Disposable {
     const interpreter = spec.python ? { path: spec.python, from: 'the launch configuration' } : await resolveInterpreter(resource);
     const label = spec.program ? path.basename(spec.program) : `-m ${spec.module}`;
     const ticket = await this.server.prepareLaunch(label);
+    try {
+      await preflight(interpreter.path, this.runtimeDir, interpreter.from);
+    } catch (error) {
+      const problem = error instanceof Error ? error.message : String(error);
+      sink.exited(null, problem);
+      void this.server.launchEnded(ticket.launchId, null, problem);
+      return undefined;
+    }
     const args = [
       '-m', 'reactorscope', 'run',
       '--connect', ticket.address,

@@ -96,12 +96,28 @@ describe('running: what goes wrong is said', () => {
     await vscode.workspace.getConfiguration('reactorscope').update('pythonPath', '/nonexistent/python3', vscode.ConfigurationTarget.Global);
     await vscode.window.showTextDocument(vscode.Uri.file(path.join(extension().extensionPath, 'examples/stall_once.py')));
     await vscode.commands.executeCommand('reactorscope.runCurrentFile');
-    assert.equal(await api.lastRun()?.exited, null);
+    assert.equal(api.lastRun(), undefined, 'nothing started');
     const session = await waitFor('the launch to end', async () => {
       const newest = (await api.sessions()).at(-1);
       return newest?.state === 'ended' ? newest : undefined;
     });
     assert.match(session.problem ?? '', /^Python not found: "\/nonexistent\/python3" \(from the reactorscope.pythonPath setting\)/);
+  });
+
+  it('says when the interpreter has no Twisted', async () => {
+    const api = await activated();
+    const bare = path.join(extension().extensionPath, 'dist-test', 'no-twisted-venv');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('/usr/bin/python3', ['-m', 'venv', '--without-pip', bare]);  // Debian's Twisted is not in a venv
+    await vscode.workspace.getConfiguration('reactorscope').update('pythonPath', path.join(bare, 'bin/python'), vscode.ConfigurationTarget.Global);
+    await vscode.window.showTextDocument(vscode.Uri.file(path.join(extension().extensionPath, 'examples/stall_once.py')));
+    await vscode.commands.executeCommand('reactorscope.runCurrentFile');
+    assert.equal(api.lastRun(), undefined, 'nothing started');
+    const session = await waitFor('the launch to end', async () => {
+      const newest = (await api.sessions()).at(-1);
+      return newest?.state === 'ended' ? newest : undefined;
+    });
+    assert.match(session.problem ?? '', /^Twisted is not installed for ".*no-twisted-venv\/bin\/python" \(Python 3\.\d+\.\d+, from the reactorscope\.pythonPath setting\)/);
   });
 
   it('reports an app that dies before its reactor starts, with its status', async () => {

@@ -50,6 +50,31 @@ describe('F5: the reactorscope debug configuration', () => {
     assert.equal(session.exitCode, 0);
   });
 
+  it('starts a configuration of the workspace launch.json by name', async function () {
+    this.timeout(60_000);
+    const api = await activated();
+    const root = extension().extensionPath;
+    await vscode.workspace.getConfiguration('reactorscope').update('pythonPath', path.join(root, '.venv/bin/python'), vscode.ConfigurationTarget.Global);
+    const ended = new Promise<void>((resolve) => {
+      const subscription = vscode.debug.onDidTerminateDebugSession(() => {
+        subscription.dispose();
+        resolve();
+      });
+    });
+    try {
+      assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], 'Reactor Scope: stall_once.py'));
+      await ended;
+    } finally {
+      await vscode.workspace.getConfiguration('reactorscope').update('pythonPath', undefined, vscode.ConfigurationTarget.Global);
+    }
+    const session = await waitFor('the launch.json run as a session', async () => {
+      const newest = (await api.sessions()).at(-1);
+      return newest?.label === 'stall_once.py' && newest.state === 'ended' ? newest : undefined;
+    });
+    assert.equal(session.exitCode, 0);
+    assert.ok(session.eventsStored > 0);
+  });
+
   it('stops the app from the debug toolbar', async function () {
     this.timeout(60_000);
     const api = await activated();

@@ -11,8 +11,8 @@
 //          extension's status bar item shows, saves --screenshot=<png>, and --exit-after-check stops there.
 //
 // While a browser runs, a loopback "browser probe" answers GET /webviews with the [data-testid] texts of
-// every webview frame, so tests inside the extension host can read what a panel really rendered, and
-// GET /screenshot?name= saves a picture of the workbench. It evaluates no code it receives. Its URL
+// every webview frame, so tests inside the extension host can read what a panel really rendered,
+// GET /sidebar-tree the rows of the side bar's tree, and GET /screenshot?name= saves a picture. It evaluates no code it receives. Its URL
 // reaches the extension host as REACTORSCOPE_BROWSER_PROBE.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -183,6 +183,19 @@ async function screenshot(page, url) {
   return { saved: path };
 }
 
+/**
+ * GET /sidebar-tree: the rows of the tree in the side bar, as the user sees them (text and indent level).
+ * A fixed query: nothing received is evaluated.
+ */
+function readSidebarTree(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.part.sidebar .monaco-list-row')].map((row) => ({
+      text: (row.textContent ?? '').replace(/\s+/g, ' ').trim(),
+      level: Number(row.getAttribute('aria-level') ?? 0),
+    })),
+  );
+}
+
 async function startBrowserProbe(page) {
   const server = createServer((request, response) => {
     const json = (promise) =>
@@ -192,6 +205,10 @@ async function startBrowserProbe(page) {
       );
     if (request.method === 'GET' && request.url?.startsWith('/screenshot')) {
       json(screenshot(page, request.url));
+      return;
+    }
+    if (request.method === 'GET' && request.url === '/sidebar-tree') {
+      json(readSidebarTree(page));
       return;
     }
     if (request.method !== 'GET' || request.url !== '/webviews') {

@@ -72,3 +72,12 @@ export async function screenshot(name: string): Promise<void> {
   const response = await fetch(`${probe}/screenshot?name=${encodeURIComponent(name)}`);
   if (!response.ok) throw new Error(`browser probe answered ${response.status} to a screenshot`);
 }
+
+/** The rows of the tree the side bar shows now, read in the browser. */
+export async function sidebarTree(): Promise<{ text: string; level: number }[]> {
+  const probe = process.env.REACTORSCOPE_BROWSER_PROBE;
+  if (!probe) throw new Error('REACTORSCOPE_BROWSER_PROBE is not set: run the suite through scripts/host/code');
+  const response = await fetch(`${probe}/sidebar-tree`);
+  if (!response.ok) throw new Error(`browser probe answered ${response.status}`);
+  return (await response.json()) as { text: string; level: number }[];
+}

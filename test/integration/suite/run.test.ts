@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { activated, extension, screenshot, waitFor } from './helpers';
+import { activated, extension, screenshot, sidebarTree, waitFor } from './helpers';
 
 /** 1-based line of the only line of `file` that contains `text`. */
 function lineOf(file: string, text: string): number {
@@ -80,6 +80,16 @@ describe('run an app from the editor', () => {
       const editor = vscode.window.activeTextEditor;
       assert.equal(editor?.document.uri.fsPath, file);
       assert.equal(editor?.selection.active.line, handlerLine - 1);
+      // The Hotspots tree, read in the browser: the session, then its handlers with the slowest first.
+      const rows = await waitFor('the Hotspots tree to show slow_handler', async () => {
+        const tree = await sidebarTree();
+        return tree[0]?.text.endsWith('exited 0') && tree[1]?.text.startsWith('slow_handler') ? tree : undefined;
+      });
+      // The row's text is the label then the description, with no space between them in the DOM.
+      assert.match(rows[0]?.text ?? '', /^stall_once\.py ?pid \d+ · EPollReactor · exited 0$/);
+      assert.equal(rows[0]?.level, 1);
+      assert.match(rows[1]?.text ?? '', /^slow_handler ?2\d\d ms blocked · max 2\d\d ms · 1 calls$/);
+      assert.equal(rows[1]?.level, 2);
       await new Promise((resolve) => setTimeout(resolve, 500)); // let the lenses and tints paint
       await screenshot(`run-stall-once-${session.twisted ?? 'unknown'}`);
     });

@@ -10,7 +10,8 @@ import { SETTINGS_SECTION } from './ids';
 import { openAt, slowest } from './navigation';
 import { TelemetryModel } from './model';
 import { registerDebugger } from './debugAdapter';
-import { AppRunner, outputChannelSink, type RunningApp } from './run';
+import { askLaunchSpec } from './askLaunch';
+import { AppRunner, type LaunchSpec, outputChannelSink, type RunningApp } from './run';
 import { readSettings, serverSettings } from './settings';
 import { registerStatusBar } from './statusBar';
 import { TelemetryServer } from './telemetryServer';
@@ -65,6 +66,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   });
   registerCommand(context, Commands.stop, () => {
     if (runner.stopAll() === 0) void vscode.window.showInformationMessage('Reactor Scope: no app is running.');
+  });
+  registerCommand(context, Commands.run, async (preset?: LaunchSpec) => {
+    const spec = preset ?? (await askLaunchSpec());
+    if (!spec) return;
+    appOutput.show(true);
+    const label = spec.program ? path.basename(spec.program) : `-m ${spec.module ?? ''}`;
+    try {
+      lastRun = await runner.launch(spec, outputChannelSink(appOutput, label));
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Reactor Scope: could not run ${label}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   });
   registerCommand(context, Commands.attach, async (pid?: number) => {
     const apps = listeningApps();

@@ -4,6 +4,7 @@
  */
 export const Commands = {
   runCurrentFile: 'reactorscope.runCurrentFile',
+  run: 'reactorscope.run',
   attach: 'reactorscope.attach',
   stop: 'reactorscope.stop',
   openRecording: 'reactorscope.openRecording',

@@ -148,3 +148,23 @@ describe('running: what goes wrong is said', () => {
     assert.equal(session.eventsStored, 0);
   });
 });
+
+describe('Run...', () => {
+  it('runs a module with arguments, as a launch would', async function () {
+    this.timeout(60_000);
+    const api = await activated();
+    const root = extension().extensionPath;
+    await vscode.commands.executeCommand('reactorscope.run', {
+      module: 'exit_app',
+      args: ['code', '4'],
+      cwd: path.join(root, 'runtime/tests/apps'),
+      python: path.join(root, '.venv/bin/python'),
+    });
+    assert.equal(await api.lastRun()?.exited, 4, 'the app’s own exit status');
+    const session = await waitFor('the module run as a session', async () => {
+      const newest = (await api.sessions()).at(-1);
+      return newest?.label === '-m exit_app' && newest.state === 'ended' ? newest : undefined;
+    });
+    assert.equal(session.exitCode, 4);
+  });
+});

@@ -15,5 +15,7 @@ function run(command, args) {
 
 run(process.execPath, ['scripts/build.mjs', '--production']);
 mkdirSync(join(root, 'dist-vsix'), { recursive: true });
-run(join(root, 'node_modules/.bin/vsce'), ['package', '--no-dependencies', '--allow-missing-repository', '--out', out]);
+// No public repository URL yet: README's relative links (the screenshot) stay relative, and the image ships in
+// the package (docs/images in .vscodeignore) so a local install shows it.
+run(join(root, 'node_modules/.bin/vsce'), ['package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', out]);
 console.log(out);

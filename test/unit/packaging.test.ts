@@ -17,13 +17,14 @@ const files = execFileSync(join(root, 'node_modules/.bin/vsce'), ['ls', '--no-de
 
 test('the package carries every bundle and the Python runtime', () => {
   for (const file of ['package.json', 'README.md', 'LICENSE', 'dist/extension.js', 'dist/server.js', 'dist/webview/main.js',
-    'runtime/pyproject.toml', 'runtime/reactorscope/__init__.py', 'runtime/reactorscope/__main__.py']) {
+    'media/reactorscope.svg', 'runtime/pyproject.toml', 'runtime/reactorscope/__init__.py', 'runtime/reactorscope/__main__.py',
+    'runtime/reactorscope/_bootstrap/sitecustomize.py']) {
     assert.ok(files.includes(file), `${file} is packaged (got ${files.join(', ')})`);
   }
 });
 
 test('the package leaves sources, tests and tooling out', () => {
   const unwanted = files.filter((f) =>
-    /\.ts$|\.map$|^(extension|server|webview|protocol|test|scripts|examples|docs|bench|node_modules)\/|^runtime\/tests\/|__pycache__/.test(f));
+    /\.ts$|\.map$|^(extension|server|webview|protocol|test|scripts|examples|bench|node_modules)\/|^docs\/(?!images\/)|^runtime\/tests\/|__pycache__/.test(f));
   assert.deepEqual(unwanted, []);
 });

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { activated, extension, waitFor } from './helpers';
+import { activated, extension, newestEndedSession } from './helpers';
 
 interface DapMessage {
   type: string;
@@ -43,10 +43,7 @@ describe('F5: the reactorscope debug configuration', () => {
     assert.match(output, /-m reactorscope run --connect tcp:127\.0\.0\.1:\d+ .*stall_once\.py/);
     assert.match(output, /\[stall_once\.py exited with 0\]/);
     assert.deepEqual(seen.find((m) => m.event === 'exited')?.body, { exitCode: 0 });
-    const session = await waitFor('the F5 run as a session', async () => {
-      const newest = (await api.sessions()).at(-1);
-      return newest?.label === 'stall_once.py' && newest.state === 'ended' ? newest : undefined;
-    });
+    const session = await newestEndedSession(api, 'stall_once.py');
     assert.equal(session.exitCode, 0);
   });
 
@@ -67,10 +64,7 @@ describe('F5: the reactorscope debug configuration', () => {
     } finally {
       await vscode.workspace.getConfiguration('reactorscope').update('pythonPath', undefined, vscode.ConfigurationTarget.Global);
     }
-    const session = await waitFor('the launch.json run as a session', async () => {
-      const newest = (await api.sessions()).at(-1);
-      return newest?.label === 'stall_once.py' && newest.state === 'ended' ? newest : undefined;
-    });
+    const session = await newestEndedSession(api, 'stall_once.py');
     assert.equal(session.exitCode, 0);
     assert.ok(session.eventsStored > 0);
   });
@@ -110,10 +104,7 @@ describe('F5: the reactorscope debug configuration', () => {
     // Stop sends SIGINT, which Twisted turns into reactor.stop(): the app ends its own way (it prints its
     // tick count after reactor.run() returns) with status 0, in the Debug Console and in GOODBYE alike.
     assert.deepEqual(exit.map((m) => m.body), [{ exitCode: 0 }]);
-    const session = await waitFor('the stopped run as a session', async () => {
-      const newest = (await api.sessions()).at(-1);
-      return newest?.label === 'ticking_app.py' && newest.state === 'ended' ? newest : undefined;
-    });
+    const session = await newestEndedSession(api, 'ticking_app.py');
     assert.equal(session.exitCode, 0);
     assert.ok(session.eventsStored > 0);
   });

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { SessionInfo } from '../../../protocol/lsp';
 import type { ReactorScopeApi } from '../../../extension/src/extension';
 
 export const EXTENSION_ID = 'reactorscope.reactorscope';
@@ -80,4 +81,12 @@ export async function sidebarTree(): Promise<{ text: string; level: number }[]> 
   const response = await fetch(`${probe}/sidebar-tree`);
   if (!response.ok) throw new Error(`browser probe answered ${response.status}`);
   return (await response.json()) as { text: string; level: number }[];
+}
+
+/** Waits until the newest session has ended (and has `label`, when given), and returns it. */
+export function newestEndedSession(api: ReactorScopeApi, label?: string): Promise<SessionInfo> {
+  return waitFor(`the newest session${label ? ` (${label})` : ''} to end`, async () => {
+    const newest = (await api.sessions()).at(-1);
+    return newest?.state === 'ended' && (label === undefined || newest.label === label) ? newest : undefined;
+  });
 }

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { activated, extension, screenshot, sidebarTree, waitFor } from './helpers';
+import { activated, extension, newestEndedSession, screenshot, sidebarTree, waitFor } from './helpers';
 
 /** 1-based line of the only line of `file` that contains `text`. */
 function lineOf(file: string, text: string): number {
@@ -32,10 +32,8 @@ describe('run an app from the editor', () => {
       const run = api.lastRun();
       assert.ok(run, 'the command started the app');
       assert.equal(await run.exited, 0, 'the app ran to its end');
-      const session = await waitFor('the run to end in a session', async () => {
-        const newest = (await api.sessions()).at(-1);
-        return newest?.label === 'stall_once.py' && newest.state === 'ended' && newest.exitCode === 0 ? newest : undefined;
-      });
+      const session = await newestEndedSession(api, 'stall_once.py');
+      assert.equal(session.exitCode, 0);
       assert.equal(session.reactor, 'EPollReactor');
       assert.match(session.twisted ?? '', twistedVersion);
       assert.equal(session.problem, undefined);
@@ -107,10 +105,7 @@ describe('running: what goes wrong is said', () => {
     await vscode.window.showTextDocument(vscode.Uri.file(path.join(extension().extensionPath, 'examples/stall_once.py')));
     await vscode.commands.executeCommand('reactorscope.runCurrentFile');
     assert.equal(api.lastRun(), undefined, 'nothing started');
-    const session = await waitFor('the launch to end', async () => {
-      const newest = (await api.sessions()).at(-1);
-      return newest?.state === 'ended' ? newest : undefined;
-    });
+    const session = await newestEndedSession(api);
     assert.match(session.problem ?? '', /^Python not found: "\/nonexistent\/python3" \(from the reactorscope.pythonPath setting\)/);
   });
 
@@ -123,10 +118,7 @@ describe('running: what goes wrong is said', () => {
     await vscode.window.showTextDocument(vscode.Uri.file(path.join(extension().extensionPath, 'examples/stall_once.py')));
     await vscode.commands.executeCommand('reactorscope.runCurrentFile');
     assert.equal(api.lastRun(), undefined, 'nothing started');
-    const session = await waitFor('the launch to end', async () => {
-      const newest = (await api.sessions()).at(-1);
-      return newest?.state === 'ended' ? newest : undefined;
-    });
+    const session = await newestEndedSession(api);
     assert.match(session.problem ?? '', /^Twisted is not installed for ".*no-twisted-venv\/bin\/python" \(Python 3\.\d+\.\d+, from the reactorscope\.pythonPath setting\)/);
   });
 
@@ -139,10 +131,7 @@ describe('running: what goes wrong is said', () => {
     await vscode.window.showTextDocument(broken);
     await vscode.commands.executeCommand('reactorscope.runCurrentFile');
     assert.equal(await api.lastRun()?.exited, 1);
-    const session = await waitFor('the launch to end', async () => {
-      const newest = (await api.sessions()).at(-1);
-      return newest?.label === 'broken_app.py' && newest.state === 'ended' ? newest : undefined;
-    });
+    const session = await newestEndedSession(api, 'broken_app.py');
     // The shim still said goodbye on the way out: the session knows the status, and that nothing ran.
     assert.equal(session.exitCode, 1);
     assert.equal(session.eventsStored, 0);
@@ -161,10 +150,7 @@ describe('Run...', () => {
       python: path.join(root, '.venv/bin/python'),
     });
     assert.equal(await api.lastRun()?.exited, 4, 'the app’s own exit status');
-    const session = await waitFor('the module run as a session', async () => {
-      const newest = (await api.sessions()).at(-1);
-      return newest?.label === '-m exit_app' && newest.state === 'ended' ? newest : undefined;
-    });
+    const session = await newestEndedSession(api, '-m exit_app');
     assert.equal(session.exitCode, 4);
   });
 });

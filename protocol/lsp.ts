@@ -100,7 +100,7 @@ export namespace HotspotsRequest {
   export const type = new RequestType<{ sessionId?: number }, HotspotInfo[], void>(method);
 }
 
-/** Server -> client notification: sessions or their data changed (at most 4 a second). */
+/** Server -> client notification: sessions or their data changed (at most every 150 ms). */
 export namespace DidChangeTelemetryNotification {
   export const method = 'reactorscope/didChangeTelemetry';
   export const type = new NotificationType<{ sessions: number }>(method);

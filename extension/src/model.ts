@@ -3,7 +3,7 @@ import type { HotspotInfo, SessionInfo } from '../../protocol/lsp';
 import type { TelemetryServer } from './telemetryServer';
 
 /**
- * The extension's copy of what the server knows, fetched once per change notification (at most 4 a second)
+ * The extension's copy of what the server knows, fetched once per change notification (at most every 150 ms)
  * and shared by the tree, the decorations and the status bar, so each view never asks on its own.
  */
 export class TelemetryModel implements vscode.Disposable {

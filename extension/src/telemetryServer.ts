@@ -37,7 +37,7 @@ export class TelemetryServer implements vscode.Disposable {
   private readonly statusEmitter = new vscode.EventEmitter<ServerStatus>();
   readonly onDidChangeStatus = this.statusEmitter.event;
   private readonly telemetryEmitter = new vscode.EventEmitter<void>();
-  /** Sessions or their data changed on the server (at most 4 a second). */
+  /** Sessions or their data changed on the server (at most every 150 ms). */
   readonly onDidChangeTelemetry = this.telemetryEmitter.event;
 
   constructor(

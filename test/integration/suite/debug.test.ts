@@ -109,3 +109,67 @@ describe('F5: the reactorscope debug configuration', () => {
     assert.ok(session.eventsStored > 0);
   });
 });
+
+describe('live updates', () => {
+  it('shows a slow handler while the app still runs (and prints how fast)', async function () {
+    this.timeout(60_000);
+    await activated();
+    const root = extension().extensionPath;
+    const app = vscode.Uri.file(path.join(root, 'dist-test', 'live_app.py'));
+    await vscode.workspace.fs.writeFile(
+      app,
+      Buffer.from(
+        [
+          'import sys, time',
+          'from twisted.internet import reactor',
+          'def live_slow_handler():',
+          '    time.sleep(0.3)',
+          '    print("slow handler returned at", time.time(), flush=True)',
+          'reactor.callLater(0.3, live_slow_handler)',
+          'reactor.callLater(3.0, reactor.stop)',
+          'reactor.run()',
+          '',
+        ].join('\n'),
+      ),
+    );
+    let returnedAt: number | undefined;
+    let appRunning = true;
+    const tracker = vscode.debug.registerDebugAdapterTrackerFactory('reactorscope', {
+      createDebugAdapterTracker: () => ({
+        onDidSendMessage: (m: DapMessage) => {
+          const match = /slow handler returned at ([\d.]+)/.exec(m.body?.output ?? '');
+          if (match) returnedAt = Number(match[1]) * 1000;
+          if (m.event === 'exited') appRunning = false;
+        },
+      }),
+    });
+    const ended = new Promise<void>((resolve) => {
+      const subscription = vscode.debug.onDidTerminateDebugSession(() => {
+        subscription.dispose();
+        resolve();
+      });
+    });
+    const shown = new Promise<number>((resolve) => {
+      const subscription = vscode.languages.onDidChangeDiagnostics((event) => {
+        if (!event.uris.some((uri) => uri.fsPath === app.fsPath)) return;
+        if (vscode.languages.getDiagnostics(app).some((d) => d.message.startsWith('live_slow_handler'))) {
+          subscription.dispose();
+          resolve(Date.now());
+        }
+      });
+    });
+    try {
+      await vscode.debug.startDebugging(undefined, {
+        type: 'reactorscope', request: 'launch', name: 'live', program: app.fsPath, python: path.join(root, '.venv/bin/python'),
+      });
+      const shownAt = await shown;
+      assert.ok(appRunning, 'the warning came while the app was still running');
+      assert.ok(returnedAt !== undefined, 'the app said when the handler returned');
+      console.log(`    live update: the warning appeared ${Math.round(shownAt - returnedAt)} ms after the slow handler returned`);
+    } finally {
+      await ended;
+      tracker.dispose();
+      await vscode.commands.executeCommand('reactorscope.clear'); // leave no slower handler for later tests
+    }
+  });
+});

@@ -4,13 +4,9 @@ from __future__ import annotations
 import functools
 import threading
 from types import CodeType
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 SiteRow = Tuple[int, int, str, str]  # id, first line, file, name
-
-
-def code_name(code: CodeType) -> str:
-    return getattr(code, "co_qualname", code.co_name)  # co_qualname is 3.11+
 
 
 class SiteTable:
@@ -22,11 +18,13 @@ class SiteTable:
         self._rows: List[SiteRow] = []
         self._lock = threading.Lock()
 
-    def code(self, code: CodeType) -> int:
+    def code(self, code: CodeType, qualname: Optional[str] = None) -> int:
+        """``qualname`` names the site where the code object cannot (Python < 3.11 has no co_qualname)."""
         try:
             return self.ids_by_key[code]
         except KeyError:
-            return self._add(code, code.co_firstlineno, code.co_filename, code_name(code))
+            name = getattr(code, "co_qualname", None) or qualname or code.co_name
+            return self._add(code, code.co_firstlineno, code.co_filename, name)
 
     def named(self, key: str, file: str = "", line: int = 0) -> int:
         """A site with no code object (a builtin): keyed by name."""
@@ -60,7 +58,7 @@ class SiteTable:
                 return self._slow_callable(f.func, depth + 1)
             code = getattr(f, "__code__", None)
             if isinstance(code, CodeType):
-                return self.code(code)
+                return self.code(code, getattr(f, "__qualname__", None))
             # twisted.internet.task.LoopingCall and similar callables that wrap a user function as ``f``
             inner = getattr(f, "f", None)
             if inner is not None and callable(inner) and inner is not f:
@@ -68,7 +66,7 @@ class SiteTable:
             call = getattr(type(f), "__call__", None)
             code = getattr(call, "__code__", None)
             if isinstance(code, CodeType):
-                return self.code(code)
+                return self.code(code, getattr(call, "__qualname__", None))
         name = getattr(f, "__qualname__", None) or type(f).__qualname__
         module = getattr(f, "__module__", None) or ""
         return self.named(f"{module}.{name}" if module else name)

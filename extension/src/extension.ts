@@ -11,7 +11,7 @@ import { openAt, slowest } from './navigation';
 import { TelemetryModel } from './model';
 import { registerDebugger } from './debugAdapter';
 import { askLaunchSpec } from './askLaunch';
-import { AppRunner, type LaunchSpec, outputChannelSink, type RunningApp } from './run';
+import { AppRunner, launchLabel, type LaunchSpec, outputChannelSink, type RunningApp } from './run';
 import { readSettings, serverSettings } from './settings';
 import { registerStatusBar } from './statusBar';
 import { TelemetryServer } from './telemetryServer';
@@ -40,6 +40,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   const appOutput = vscode.window.createOutputChannel('Reactor Scope: App');
   let lastRun: RunningApp | undefined;
   context.subscriptions.push(server, runner, appOutput);
+  /** Runs an app with its output in the "Reactor Scope: App" channel (Run Current File, Run...). */
+  const runInOutput = async (spec: LaunchSpec): Promise<void> => {
+    appOutput.show(true);
+    const label = launchLabel(spec);
+    try {
+      lastRun = await runner.launch(spec, outputChannelSink(appOutput, label));
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Reactor Scope: could not run ${label}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
 
   const model = new TelemetryModel(server);
   context.subscriptions.push(model);
@@ -56,27 +66,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
       return;
     }
     await vscode.workspace.save(file);
-    appOutput.show(true);
-    const label = path.basename(file.fsPath);
-    try {
-      lastRun = await runner.launch({ program: file.fsPath }, outputChannelSink(appOutput, label));
-    } catch (error) {
-      void vscode.window.showErrorMessage(`Reactor Scope: could not run ${label}: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    await runInOutput({ program: file.fsPath });
   });
   registerCommand(context, Commands.stop, () => {
     if (runner.stopAll() === 0) void vscode.window.showInformationMessage('Reactor Scope: no app is running.');
   });
   registerCommand(context, Commands.run, async (preset?: LaunchSpec) => {
     const spec = preset ?? (await askLaunchSpec());
-    if (!spec) return;
-    appOutput.show(true);
-    const label = spec.program ? path.basename(spec.program) : `-m ${spec.module ?? ''}`;
-    try {
-      lastRun = await runner.launch(spec, outputChannelSink(appOutput, label));
-    } catch (error) {
-      void vscode.window.showErrorMessage(`Reactor Scope: could not run ${label}: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    if (spec) await runInOutput(spec);
   });
   registerCommand(context, Commands.attach, async (pid?: number) => {
     const apps = listeningApps();

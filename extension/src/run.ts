@@ -27,6 +27,11 @@ export interface AppSink {
   exited(code: number | null, problem?: string): void;
 }
 
+/** How a launch is named in sessions, the tree and messages: the script's file name, or `-m MODULE`. */
+export function launchLabel(spec: LaunchSpec): string {
+  return spec.program ? path.basename(spec.program) : `-m ${spec.module ?? ''}`;
+}
+
 /** An app started with the shim. */
 export interface RunningApp {
   label: string;
@@ -53,7 +58,7 @@ export class AppRunner implements vscode.Disposable {
     const resource = spec.program ? vscode.Uri.file(spec.program) : undefined;
     const settings = readSettings(resource);
     const interpreter = spec.python ? { path: spec.python, from: 'the launch configuration' } : await resolveInterpreter(resource);
-    const label = spec.program ? path.basename(spec.program) : `-m ${spec.module}`;
+    const label = launchLabel(spec);
     const ticket = await this.server.prepareLaunch(label);
     try {
       await preflight(interpreter.path, this.runtimeDir, interpreter.from);

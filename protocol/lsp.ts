@@ -136,10 +136,15 @@ export interface TimelineParams {
   /** Nanoseconds from the session's origin; omitted: the whole session. */
   startNs?: number;
   endNs?: number;
+  /** Live follow: the last `spanNs` up to the session's latest data, instead of startNs and endNs. */
+  spanNs?: number;
   maxPoints: number;
 }
 
 export type TimelineData = Jsonified<RangeData> & {
+  sessionId: number;
+  /** The latest time the session's data speaks of, ns from its origin: the end of "the whole session". */
+  latestNs: number;
   /** The sites the callbacks name, by id. */
   sites: Record<number, { file: string; line: number; name: string }>;
   /** Wall-clock ns of the session's origin, to label the time axis. */
@@ -150,4 +155,34 @@ export type TimelineData = Jsonified<RangeData> & {
 export namespace TimelineRequest {
   export const method = 'reactorscope/timeline';
   export const type = new RequestType<TimelineParams, TimelineData | undefined, void>(method);
+}
+
+/** A source location. `line` is 1-based, as Python and the wire format count. */
+export interface SourceLine {
+  file: string;
+  line: number;
+  name: string;
+}
+
+/** One callback of the timeline: the handler it ran, and where it blocked if the watchdog sampled it. */
+export interface CallbackSource {
+  handler: SourceLine;
+  blocking: SourceLine | undefined;
+}
+
+/**
+ * Server -> client, inside a CodeLens: the client command a "Show in Timeline" lens runs, and its argument:
+ * the handler, with the session its figures came from.
+ */
+export namespace ShowInTimelineCommand {
+  export const command = 'reactorscope.showInTimeline';
+  export type Argument = SourceLine & { sessionId: number };
+}
+
+/** Client -> server request: where one callback (its session, start and site) ran and blocked. */
+export namespace CallbackSourceRequest {
+  export const method = 'reactorscope/callbackSource';
+  export const type = new RequestType<{ sessionId: number; startNs: number; site: number }, CallbackSource | undefined, void>(
+    method,
+  );
 }

@@ -1,13 +1,11 @@
 import * as vscode from 'vscode';
 import type { HotspotInfo } from '../../protocol/lsp';
+import { SEVERITY_FACTORS, severityLevel } from '../../protocol/severity';
 import type { TelemetryModel } from './model';
 import { readSettings } from './settings';
 
-/** How far over the slow threshold a line is: the tint deepens at 1x, 4x and 10x the threshold. */
-const LEVELS = [1, 4, 10];
-
 function tints(rgb: string): vscode.TextEditorDecorationType[] {
-  return LEVELS.map((_, i) =>
+  return SEVERITY_FACTORS.map((_, i) =>
     vscode.window.createTextEditorDecorationType({
       isWholeLine: true,
       backgroundColor: `rgba(${rgb}, ${0.08 + 0.08 * i})`,
@@ -20,13 +18,6 @@ function tints(rgb: string): vscode.TextEditorDecorationType[] {
   );
 }
 
-function level(ms: number, thresholdMs: number): number {
-  let found = -1;
-  LEVELS.forEach((factor, i) => {
-    if (ms >= factor * thresholdMs) found = i;
-  });
-  return found;
-}
 
 /** Tints slow handlers (orange) and the lines they blocked on (red), in every visible editor. */
 export function registerDecorations(context: vscode.ExtensionContext, model: TelemetryModel): void {
@@ -35,11 +26,11 @@ export function registerDecorations(context: vscode.ExtensionContext, model: Tel
   const paint = (editor: vscode.TextEditor): void => {
     const file = editor.document.uri.fsPath;
     const threshold = readSettings(editor.document.uri).slowThresholdMs;
-    const handlers: vscode.DecorationOptions[][] = LEVELS.map(() => []);
-    const lines: vscode.DecorationOptions[][] = LEVELS.map(() => []);
+    const handlers: vscode.DecorationOptions[][] = SEVERITY_FACTORS.map(() => []);
+    const lines: vscode.DecorationOptions[][] = SEVERITY_FACTORS.map(() => []);
     const seen = new Set<string>();
     const add = (bucket: vscode.DecorationOptions[][], line: number, ms: number, what: string): void => {
-      const at = level(ms, threshold);
+      const at = severityLevel(ms, threshold);
       if (at < 0 || seen.has(`${what}:${line}`)) return;
       seen.add(`${what}:${line}`);
       const range = editor.document.lineAt(Math.min(Math.max(0, line - 1), editor.document.lineCount - 1)).range;

@@ -54,9 +54,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   const model = new TelemetryModel(server);
   context.subscriptions.push(model);
   registerStatusBar(context, server, model);
-  registerHotspotsTree(context, model);
+  const onDidSelectHandler = registerHotspotsTree(context, model);
   registerDecorations(context, model);
-  registerTimelinePanel(context, server);
+  registerTimelinePanel(context, { server, model, onDidSelectHandler });
   registerDebugger(context, runner);
   registerCommand(context, Commands.restartServer, () => server.restart());
   registerCommand(context, Commands.runCurrentFile, async (uri?: vscode.Uri) => {

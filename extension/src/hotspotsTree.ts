@@ -68,10 +68,19 @@ class HotspotsProvider implements vscode.TreeDataProvider<Node> {
   }
 }
 
-export function registerHotspotsTree(context: vscode.ExtensionContext, model: TelemetryModel): void {
+/** Registers the tree; returns an event for the handler the user selects in it (the timeline highlights it). */
+export function registerHotspotsTree(context: vscode.ExtensionContext, model: TelemetryModel): vscode.Event<HotspotInfo> {
   const provider = new HotspotsProvider(model);
+  const selected = new vscode.EventEmitter<HotspotInfo>();
+  const tree = vscode.window.createTreeView(Views.hotspots, { treeDataProvider: provider, showCollapseAll: true });
   context.subscriptions.push(
-    vscode.window.createTreeView(Views.hotspots, { treeDataProvider: provider, showCollapseAll: true }),
+    tree,
+    selected,
+    tree.onDidChangeSelection(({ selection }) => {
+      const node = selection[0];
+      if (node?.type === 'handler') selected.fire(node.hotspot);
+    }),
     model.onDidChange(() => provider.refresh()),
   );
+  return selected.event;
 }

@@ -11,6 +11,7 @@ export const Commands = {
   clear: 'reactorscope.clear',
   goToSlowestHandler: 'reactorscope.goToSlowestHandler',
   showTimeline: 'reactorscope.showTimeline',
+  showInTimeline: 'reactorscope.showInTimeline',
   restartServer: 'reactorscope.restartServer',
 } as const;
 

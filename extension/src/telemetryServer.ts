@@ -2,6 +2,8 @@ import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
   AttachRequest,
+  type CallbackSource,
+  CallbackSourceRequest,
   ClearRequest,
   DidChangeSettingsNotification,
   DidChangeTelemetryNotification,
@@ -123,6 +125,10 @@ export class TelemetryServer implements vscode.Disposable {
 
   async timeline(params: TimelineParams): Promise<TimelineData | undefined> {
     return this.running().sendRequest(TimelineRequest.type, params);
+  }
+
+  async callbackSource(sessionId: number, startNs: number, site: number): Promise<CallbackSource | undefined> {
+    return this.running().sendRequest(CallbackSourceRequest.type, { sessionId, startNs, site });
   }
 
   async clear(): Promise<number> {

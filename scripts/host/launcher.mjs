@@ -12,7 +12,8 @@
 //
 // While a browser runs, a loopback "browser probe" answers GET /webviews with the [data-testid] texts of
 // every webview frame, so tests inside the extension host can read what a panel really rendered,
-// GET /sidebar-tree the rows of the side bar's tree, and GET /screenshot?name= saves a picture. It evaluates no code it receives. Its URL
+// GET /sidebar-tree the rows of the side bar's tree, GET /click and /press click or press keys in a webview,
+// and GET /screenshot?name= saves a picture. It evaluates no code it receives. Its URL
 // reaches the extension host as REACTORSCOPE_BROWSER_PROBE.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -196,6 +197,54 @@ function readSidebarTree(page) {
   );
 }
 
+/** The frame holding a webview's `[data-testid=TESTID]` element, and that element's box on the page. */
+async function webviewElement(page, testid) {
+  for (const frame of page.frames()) {
+    try {
+      const locator = frame.locator(`[data-reactorscope-view] [data-testid="${testid}"]`).first();
+      if ((await locator.count()) === 0) continue;
+      const box = await locator.boundingBox();
+      if (box) return { locator, box };
+    } catch {
+      // a frame that is navigating or detached
+    }
+  }
+  throw new Error(`no webview element [data-testid="${testid}"]`);
+}
+
+const TESTID = /^[\w-]{1,64}$/;
+const KEYS = new Set(['ArrowLeft', 'ArrowRight', '+', '-', 'Home', 'Enter', 'f', 'Tab']);
+
+/**
+ * GET /click?testid=ID&x=X&y=Y clicks with the mouse at (X, Y) CSS pixels inside that webview element (its
+ * canvas, when it holds one); GET /press?testid=ID&key=KEY focuses it and presses KEY, one of a fixed few.
+ * The test id must be a plain word: it is put in a fixed selector, and nothing received is evaluated.
+ */
+async function clickOrPress(page, url) {
+  const query = new URL(url, 'http://probe').searchParams;
+  const testid = query.get('testid') ?? '';
+  if (!TESTID.test(testid)) throw new Error(`bad test id ${JSON.stringify(testid)}`);
+  let { locator, box } = await webviewElement(page, testid);
+  const canvas = locator.locator('canvas').first();
+  if ((await canvas.count()) > 0) {
+    locator = canvas;
+    box = (await canvas.boundingBox()) ?? box;
+  }
+  if (url.startsWith('/press')) {
+    const key = query.get('key') ?? '';
+    if (!KEYS.has(key)) throw new Error(`key ${JSON.stringify(key)} is not one the probe presses`);
+    await locator.focus();
+    await locator.press(key);
+    return { pressed: key };
+  }
+  const x = Number(query.get('x'));
+  const y = Number(query.get('y'));
+  if (!Number.isFinite(x) || !Number.isFinite(y)) throw new Error('x and y must be numbers');
+  await page.mouse.move(box.x + x, box.y + y);
+  await page.mouse.click(box.x + x, box.y + y);
+  return { clicked: [box.x + x, box.y + y] };
+}
+
 async function startBrowserProbe(page) {
   const server = createServer((request, response) => {
     const json = (promise) =>
@@ -205,6 +254,10 @@ async function startBrowserProbe(page) {
       );
     if (request.method === 'GET' && request.url?.startsWith('/screenshot')) {
       json(screenshot(page, request.url));
+      return;
+    }
+    if (request.method === 'GET' && (request.url?.startsWith('/click?') || request.url?.startsWith('/press?'))) {
+      json(clickOrPress(page, request.url));
       return;
     }
     if (request.method === 'GET' && request.url === '/sidebar-tree') {

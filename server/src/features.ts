@@ -13,7 +13,7 @@ import {
   type Range,
 } from 'vscode-languageserver/node';
 import { formatMs } from '../../protocol/format';
-import type { HotspotInfo } from '../../protocol/lsp';
+import { type HotspotInfo, ShowInTimelineCommand } from '../../protocol/lsp';
 
 export const DIAGNOSTIC_SOURCE = 'Reactor Scope';
 
@@ -80,8 +80,15 @@ function inDocument(uri: string, hotspots: HotspotInfo[]): HotspotInfo[] {
   return latestPerHandler(hotspots).filter((h) => h.file === file);
 }
 
+/** Over each measured handler: its figures, and "Show in Timeline", which highlights its calls in the panel. */
 export function codeLenses(uri: string, hotspots: HotspotInfo[]): CodeLens[] {
-  return inDocument(uri, hotspots).map((h) => ({ range: lineRange(h.line), command: { title: lensTitle(h), command: '' } }));
+  return inDocument(uri, hotspots).flatMap((h) => {
+    const argument: ShowInTimelineCommand.Argument = { sessionId: h.sessionId, file: h.file, line: h.line, name: h.name };
+    return [
+      { range: lineRange(h.line), command: { title: lensTitle(h), command: '' } },
+      { range: lineRange(h.line), command: { title: 'Show in Timeline', command: ShowInTimelineCommand.command, arguments: [argument] } },
+    ];
+  });
 }
 
 export function hover(uri: string, line: number, hotspots: HotspotInfo[]): Hover | undefined {

@@ -6,6 +6,7 @@
 import { createConnection, type Diagnostic, ProposedFeatures, TextDocumentSyncKind } from 'vscode-languageserver/node';
 import {
   AttachRequest,
+  CallbackSourceRequest,
   ClearRequest,
   DidChangeSettingsNotification,
   DidChangeTelemetryNotification,
@@ -67,6 +68,7 @@ connection.onRequest(AttachRequest.type, ({ address, token, label }) => ({ sessi
 connection.onRequest(OpenRecordingRequest.type, async ({ path }) => ({ sessionId: await telemetry.openRecording(path) }));
 connection.onRequest(ClearRequest.type, () => ({ cleared: telemetry.clear() }));
 connection.onRequest(TimelineRequest.type, (params) => telemetry.timeline(params));
+connection.onRequest(CallbackSourceRequest.type, ({ sessionId, startNs, site }) => telemetry.callbackSource(sessionId, startNs, site));
 connection.onNotification(LaunchEndedNotification.type, ({ launchId, exitCode, problem }) => telemetry.launchEnded(launchId, exitCode, problem));
 connection.onRequest(HotspotsRequest.type, ({ sessionId }) => telemetry.hotspots(sessionId));
 connection.onCodeLens(({ textDocument }) => codeLenses(textDocument.uri, telemetry.hotspots()));

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { HotspotInfo, LaunchTicket, ServerSettings, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
+import type { CallbackSource, HotspotInfo, LaunchTicket, ServerSettings, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
 import { jsonify } from '../../protocol/timeline';
 import { type Frame, ProtocolError, StreamDecoder } from '../../protocol/wire';
 import { attachToShim, DebugSocket, type DebugSocketHandler, sameToken, type ShimConnection, type SocketKind } from './debugSocket';
@@ -245,10 +245,15 @@ export class Telemetry implements DebugSocketHandler {
   }
 
   /** A session's range for the timeline; the whole session when no range is given. */
-  timeline({ sessionId, startNs, endNs, maxPoints }: TimelineParams): TimelineData | undefined {
+  timeline({ sessionId, startNs, endNs, spanNs, maxPoints }: TimelineParams): TimelineData | undefined {
     const store = this.sessions.get(sessionId)?.store;
     if (!store) return undefined;
-    const range = store.queryRange(startNs ?? 0, endNs ?? Number.MAX_SAFE_INTEGER, Math.max(1, Math.min(maxPoints, 20_000)));
+    const latestNs = store.latestNs;
+    // Ranges are half-open: the end is just past the latest sample, so that sample shows. An empty or inverted
+    // range (a session with no data yet) becomes the smallest valid one.
+    const to = spanNs !== undefined ? latestNs + 1 : (endNs ?? latestNs + 1);
+    const from = spanNs !== undefined ? Math.max(0, latestNs - spanNs) : (startNs ?? 0);
+    const range = store.queryRange(from, Math.max(to, from + 1), Math.max(1, Math.min(maxPoints, 20_000)));
     const ids = new Set<number>();
     if (range.callbacks.type === 'events') range.callbacks.site.forEach((id) => ids.add(id));
     else for (const lane of range.callbacks.lanes) lane.maxSite.forEach((id) => ids.add(id));
@@ -257,7 +262,19 @@ export class Telemetry implements DebugSocketHandler {
       const site = store.site(id);
       if (site) sites[id] = { file: site.file, line: site.line, name: site.name };
     }
-    return { ...jsonify(range), sites, originWallNs: store.summary().originWallNs };
+    return { ...jsonify(range), sessionId, latestNs, sites, originWallNs: store.summary().originWallNs };
+  }
+
+  /** Where one callback ran, and the line it was sampled blocking in most, if the watchdog sampled it. */
+  callbackSource(sessionId: number, startNs: number, siteId: number): CallbackSource | undefined {
+    const store = this.sessions.get(sessionId)?.store;
+    const site = store?.site(siteId);
+    if (!store || !site) return undefined;
+    const blocking = store.blockingLineOf(startNs, siteId);
+    return {
+      handler: { file: site.file, line: site.line, name: site.name },
+      blocking: blocking?.file ? { file: blocking.file, line: blocking.line, name: blocking.name } : undefined,
+    };
   }
 
   private changed(): void {

@@ -30,7 +30,13 @@ test('a slow handler gets a warning, its blocking lines an information', () => {
 test('a handler that is not slow gets a lens but no diagnostic', () => {
   const fast = hotspot({ slow: false, name: 'fast' });
   assert.equal(diagnosticsByUri([fast], 50).size, 0);
-  assert.equal(codeLenses(uri, [fast]).length, 1);
+  assert.deepEqual(codeLenses(uri, [fast]).map((lens) => lens.command?.title.replace(/^\d+ calls.*/, 'figures')), ['figures', 'Show in Timeline']);
+});
+
+test('"Show in Timeline" names the handler and the session its figures came from', () => {
+  const [, show] = codeLenses(uri, [hotspot({ sessionId: 2 })]);
+  assert.equal(show?.command?.command, 'reactorscope.showInTimeline');
+  assert.deepEqual(show?.command?.arguments, [{ sessionId: 2, file, line: 10, name: 'render_GET' }]);
 });
 
 test('the newest session wins for the same handler', () => {

@@ -358,3 +358,31 @@ test('loop windows are summed over bins when there are more than maxPoints', () 
   assert.deepEqual(Array.from(store.queryRange(75 * MS, 80 * MS, 10).loop.start), [50 * MS]);
   assert.equal(store.queryRange(1e15, 2e15, 10).loop.start.length, 0);
 });
+
+test('latestNs is the latest time any frame spoke of: a callback end, a gauge, a loop window', () => {
+  const store = new SessionStore({ memoryCapBytes: BIG_CAP });
+  assert.equal(store.latestNs, 0);
+  store.ingest(eventsFrame([[10 * MS, 5 * MS, 1, 1], [12 * MS, 1 * MS, 1, 1]]));
+  assert.equal(store.latestNs, 15 * MS, 'the end of the callback that ends last, not of the last one');
+  store.ingest({ type: 'gauges', t: 20 * MS, values: [[1, 3]] });
+  assert.equal(store.latestNs, 20 * MS);
+  store.ingest({ type: 'loop', start: 20 * MS, end: 30 * MS, iterations: 2, busyNs: 1, idleNs: 1, lagTimes: new Float64Array(), lags: new Float64Array() });
+  assert.equal(store.latestNs, 30 * MS);
+  store.ingest({ type: 'gauges', t: 25 * MS, values: [[1, 3]] });
+  assert.equal(store.latestNs, 30 * MS, 'an older frame does not move it back');
+});
+
+test('blockingLineOf names the line a sampled callback was caught in most; an unsampled callback has none', () => {
+  const store = new SessionStore({ memoryCapBytes: BIG_CAP });
+  store.ingest(sitesFrame([1, 10, '/app/h.py', 'handler'], [2, 30, '/app/util.py', 'helper']));
+  store.ingest(eventsFrame([[100 * MS, 200 * MS, 1, 1], [400 * MS, 1 * MS, 1, 1]]));
+  store.ingest(stallFrame(100 * MS, 1, 1, [
+    [150 * MS, [[2, 33], [1, 12]]],
+    [155 * MS, [[2, 33], [1, 12]]],
+    [160 * MS, [[1, 14]]],
+  ]));
+  const line = store.blockingLineOf(100 * MS, 1);
+  assert.deepEqual({ ...line, heldNs: Math.round(line?.heldNs ?? 0) }, { site: 2, file: '/app/util.py', name: 'helper', line: 33, samples: 2, heldNs: Math.round((200 * MS * 2) / 3) });
+  assert.equal(store.blockingLineOf(400 * MS, 1), undefined);
+  assert.equal(store.blockingLineOf(100 * MS, 2), undefined, 'the same start with another site is another callback');
+});

@@ -666,6 +666,8 @@ export class SessionStore {
   private readonly chunks: EventChunk[] = [];
   private stored = 0;
   private dropped = 0;
+  /** The latest time any frame speaks of (a callback's end, a gauge, a loop window), ns from the origin. */
+  private latest = 0;
 
   /** Recent stalled callbacks by `${start}:${site}`, oldest first (Map keeps insertion order). */
   private readonly stalls = new Map<string, StallRecord>();
@@ -708,10 +710,12 @@ export class SessionStore {
         break;
       case 'gauges':
         for (const [id, value] of frame.values) this.gaugeSeries(id).push([frame.t, value]);
+        this.latest = Math.max(this.latest, frame.t);
         break;
       case 'loop':
         this.windows.push([frame.start, frame.end, frame.iterations, frame.busyNs, frame.idleNs]);
         for (let i = 0; i < frame.lagTimes.length; i++) this.lags.push([frame.lagTimes[i], frame.lags[i]]);
+        this.latest = Math.max(this.latest, frame.end);
         break;
       case 'meta':
         this.metadata = { ...this.metadata, ...frame.metadata };
@@ -729,6 +733,26 @@ export class SessionStore {
   /** A site's location, once a SITES frame has described it. */
   site(id: number): Site | undefined {
     return this.sites.get(id);
+  }
+
+  /** The latest time any frame spoke of, ns from the origin; 0 before any. */
+  get latestNs(): number {
+    return this.latest;
+  }
+
+  /**
+   * One callback the watchdog sampled, by its start and site, with the line it was sampled in most: where it
+   * blocked. Undefined when it was not sampled, or is no longer among the recent stalls.
+   */
+  blockingLineOf(start: number, site: number): BlockingLine | undefined {
+    const record = this.stalls.get(`${start}:${site}`);
+    if (!record) return undefined;
+    let top: { site: number; line: number; samples: number } | undefined;
+    for (const line of record.lines.values()) if (!top || line.samples > top.samples) top = line;
+    if (!top) return undefined;
+    const where = this.sites.get(top.site);
+    const heldNs = (record.heldNs() * top.samples) / record.lineSamples;
+    return { site: top.site, file: where?.file ?? '', name: where?.name ?? '', line: top.line, samples: top.samples, heldNs };
   }
 
   get eventsStored(): number {
@@ -758,11 +782,14 @@ export class SessionStore {
 
   /** One pass over the columns for the statistics, then bulk copies into the history: nothing per event. */
   private ingestEvents(frame: EventsFrame): void {
-    const { duration, site, kind } = frame;
+    const { start, duration, site, kind } = frame;
     const n = duration.length;
     let key = -1;
     let histogram: Histogram | undefined;
+    let latest = this.latest;
     for (let i = 0; i < n; i++) {
+      const end = start[i] + duration[i];
+      if (end > latest) latest = end;
       // Consecutive callbacks of one site and kind are common (a burst of reads), so the map is skipped then.
       const k = site[i] * 256 + kind[i];
       if (k !== key || histogram === undefined) {
@@ -775,6 +802,7 @@ export class SessionStore {
       }
       histogram.record(duration[i]);
     }
+    this.latest = latest;
     for (let from = 0; from < n; ) {
       let chunk = this.chunks[this.chunks.length - 1];
       if (chunk === undefined || chunk.full) {

@@ -74,6 +74,24 @@ export async function screenshot(name: string): Promise<void> {
   if (!response.ok) throw new Error(`browser probe answered ${response.status} to a screenshot`);
 }
 
+async function probe<T>(request: string): Promise<T> {
+  const url = process.env.REACTORSCOPE_BROWSER_PROBE;
+  if (!url) throw new Error('REACTORSCOPE_BROWSER_PROBE is not set: run the suite through scripts/host/code');
+  const response = await fetch(`${url}${request}`);
+  if (!response.ok) throw new Error(`browser probe answered ${response.status} to ${request}: ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** Clicks with the real mouse at (x, y) CSS pixels inside a webview element (its canvas, if it holds one). */
+export async function clickInWebview(testid: string, x: number, y: number): Promise<void> {
+  await probe(`/click?testid=${encodeURIComponent(testid)}&x=${x}&y=${y}`);
+}
+
+/** Focuses a webview element (its canvas, if it holds one) and presses a key on the real keyboard. */
+export async function pressInWebview(testid: string, key: string): Promise<void> {
+  await probe(`/press?testid=${encodeURIComponent(testid)}&key=${encodeURIComponent(key)}`);
+}
+
 /** The rows of the tree the side bar shows now, read in the browser. */
 export async function sidebarTree(): Promise<{ text: string; level: number }[]> {
   const probe = process.env.REACTORSCOPE_BROWSER_PROBE;

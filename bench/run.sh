@@ -11,3 +11,7 @@ echo "== twisted.web under wrk: shim against bare (bench/web.py)"
 echo
 echo "== Telemetry server store: decode, ingest, range queries, memory (bench/server-store.mjs)"
 node bench/server-store.mjs
+echo
+echo "== Timeline panel following a live session of 50k callbacks/s, 10 minutes (bench/timeline.mjs)"
+npm run --silent build >/dev/null
+node bench/timeline.mjs

@@ -12,7 +12,8 @@
 //
 // While a browser runs, a loopback "browser probe" answers GET /webviews with the [data-testid] texts of
 // every webview frame, so tests inside the extension host can read what a panel really rendered,
-// GET /sidebar-tree the rows of the side bar's tree, GET /click and /press click or press keys in a webview,
+// GET /sidebar-tree the rows of the side bar's tree (GET /click-sidebar-row?index= clicks one), GET /click and
+// /press click or press keys in a webview,
 // and GET /screenshot?name= saves a picture. It evaluates no code it receives. Its URL
 // reaches the extension host as REACTORSCOPE_BROWSER_PROBE.
 import { spawn, spawnSync } from 'node:child_process';
@@ -245,6 +246,14 @@ async function clickOrPress(page, url) {
   return { clicked: [box.x + x, box.y + y] };
 }
 
+/** GET /click-sidebar-row?index=N clicks the N-th row (0-based) of the side bar's tree, as /sidebar-tree lists them. */
+async function clickSidebarRow(page, url) {
+  const index = Number(new URL(url, 'http://probe').searchParams.get('index'));
+  if (!Number.isInteger(index) || index < 0) throw new Error('index must be a row number');
+  await page.locator('.part.sidebar .monaco-list-row').nth(index).click();
+  return { clicked: index };
+}
+
 async function startBrowserProbe(page) {
   const server = createServer((request, response) => {
     const json = (promise) =>
@@ -258,6 +267,10 @@ async function startBrowserProbe(page) {
     }
     if (request.method === 'GET' && (request.url?.startsWith('/click?') || request.url?.startsWith('/press?'))) {
       json(clickOrPress(page, request.url));
+      return;
+    }
+    if (request.method === 'GET' && request.url?.startsWith('/click-sidebar-row?')) {
+      json(clickSidebarRow(page, request.url));
       return;
     }
     if (request.method === 'GET' && request.url === '/sidebar-tree') {

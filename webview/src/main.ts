@@ -109,11 +109,12 @@ const scheduler = new RefreshScheduler(() => {
 });
 
 function draw(): void {
+  const began = performance.now();
   model = buildTimeline(ranges, sessions, { slowThresholdMs, highlight: state.highlight });
   const window = xWindow(state.window, model.earliestMs, model.latestMs);
   charts.render(model, window);
-  view.renderSummary(model, ranges.length, window);
   view.renderSlowest(charts.slowestInView(5));
+  view.renderSummary(model, ranges.length, window, performance.now() - began);
 }
 
 charts.callbacksCanvas.tabIndex = 0;

@@ -101,7 +101,10 @@ export class PanelView {
   renderHighlight(highlight: Highlight | undefined): void {
     this.highlightBox.replaceChildren();
     this.highlightBox.hidden = !highlight;
-    if (!highlight) return;
+    if (!highlight) {
+      delete this.highlightBox.dataset.handler;
+      return;
+    }
     this.highlightBox.append(
       `Highlighted: ${highlight.name} (${highlight.file}:${highlight.line}) `,
       button('clear-highlight', 'Clear', 'Stop highlighting', () => this.actions.clearHighlight()),
@@ -109,7 +112,10 @@ export class PanelView {
     this.highlightBox.dataset.handler = `${highlight.file}:${highlight.line}`;
   }
 
-  renderSummary(model: TimelineModel | undefined, shown: number, window: { min: number; max: number }): void {
+  /** What is shown, and (for the tests and the benchmark) how many redraws so far and how long the last took. */
+  renderSummary(model: TimelineModel | undefined, shown: number, window: { min: number; max: number }, drawMs: number): void {
+    this.summary.dataset.draws = String(++this.draws);
+    this.summary.dataset.drawMs = drawMs.toFixed(2);
     if (!model || shown === 0) {
       this.summary.textContent = 'No session yet: run an app with Reactor Scope (Run Current File, or F5 with a "reactorscope" configuration).';
       return;
@@ -119,7 +125,6 @@ export class PanelView {
       : `${model.callbacks.length} callbacks`;
     this.summary.textContent = `${formatAxisTime(window.min)} to ${formatAxisTime(window.max)}: ${calls}; ${model.points} points drawn.`;
     this.summary.dataset.points = String(model.points);
-    this.summary.dataset.draws = String(++this.draws);
   }
 
   renderSlowest(bars: CallbackBar[]): void {

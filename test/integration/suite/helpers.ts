@@ -92,6 +92,11 @@ export async function pressInWebview(testid: string, key: string): Promise<void>
   await probe(`/press?testid=${encodeURIComponent(testid)}&key=${encodeURIComponent(key)}`);
 }
 
+/** Clicks the `index`-th row (0-based) of the side bar's tree with the real mouse. */
+export async function clickSidebarRow(index: number): Promise<void> {
+  await probe(`/click-sidebar-row?index=${index}`);
+}
+
 /** The rows of the tree the side bar shows now, read in the browser. */
 export async function sidebarTree(): Promise<{ text: string; level: number }[]> {
   const probe = process.env.REACTORSCOPE_BROWSER_PROBE;

@@ -6,11 +6,13 @@ import type { LaunchSpec } from '../../../extension/src/run';
 import {
   activated,
   clickInWebview,
+  clickSidebarRow,
   extension,
   newestEndedSession,
   pressInWebview,
   readWebviews,
   screenshot,
+  sidebarTree,
   waitFor,
   type WebviewSnapshot,
 } from './helpers';
@@ -66,7 +68,7 @@ describe('timeline panel', () => {
       vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label === 'Reactor Timeline'));
 
     // Read from the browser side: the webview script ran under its CSP, said `ready`, and drew the status.
-    const timeline = await timelineWhere('the server status', (view) => Boolean(view.testids['server-status']));
+    const timeline = await timelineWhere('the server status', (view) => Boolean(view.testids['server-status']?.text));
     assert.equal(timeline.testids.title?.text, 'Reactor Timeline');
     assert.equal(timeline.testids['server-status']?.text, `Telemetry server running (pid ${pid})`);
     assert.equal(timeline.testids['server-status']?.data.state, 'running');
@@ -162,6 +164,21 @@ describe('timeline panel', () => {
     await vscode.commands.executeCommand(lens.command?.command ?? '', argument);
     const view = await timelineWhere('the highlight', (v) => data(v, 'highlight').handler === `${stallOnce}:${handlerLine}`);
     assert.match(view.testids.highlight?.text ?? '', /^Highlighted: slow_handler /);
+  });
+
+  it('highlights the handler selected in the Hotspots tree', async function () {
+    this.timeout(30_000);
+    await vscode.commands.executeCommand('reactorscope.showTimeline');
+    const clear = (await timelineView())?.testids['clear-highlight'];
+    if (clear) await clickInWebview('clear-highlight', 5, 5);
+    await timelineWhere('no highlight', (v) => !data(v, 'highlight').handler);
+    await vscode.commands.executeCommand('workbench.view.extension.reactorscope');
+    const rows = await waitFor('the Hotspots tree to list slow_handler', async () => {
+      const tree = await sidebarTree();
+      return tree.some((row) => row.text.startsWith('slow_handler')) ? tree : undefined;
+    });
+    await clickSidebarRow(rows.findIndex((row) => row.text.startsWith('slow_handler')));
+    await timelineWhere('slow_handler highlighted', (v) => data(v, 'highlight').handler === `${stallOnce}:${lineOf(stallOnce, 'def slow_handler')}`);
   });
 
   it('follows a live session at most 10 redraws a second, binning a storm of callbacks within the point budget', async function () {

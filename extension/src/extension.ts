@@ -36,7 +36,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   context.subscriptions.push(output);
   const server = new TelemetryServer(context.asAbsolutePath('dist/server.js'), output, () => serverSettings(readSettings()));
   telemetryServer = server;
-  const runner = new AppRunner(context.asAbsolutePath('runtime'), server);
+  const recordings = vscode.Uri.joinPath(context.globalStorageUri, 'recordings');
+  const runner = new AppRunner(context.asAbsolutePath('runtime'), server, recordings.fsPath);
   const appOutput = vscode.window.createOutputChannel('Reactor Scope: App');
   let lastRun: RunningApp | undefined;
   context.subscriptions.push(server, runner, appOutput);
@@ -92,7 +93,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
     return server.attach(chosen.address, chosen.token, path.basename(chosen.argv[0] ?? `pid ${chosen.pid}`));
   });
   registerCommand(context, Commands.openRecording, async (file?: vscode.Uri) => {
-    const picked = file ?? (await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Open a Reactor Scope recording' }))?.[0];
+    const picked =
+      file ?? (await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Open a Reactor Scope recording', defaultUri: recordings }))?.[0];
     if (!picked) return undefined;
     try {
       return await server.openRecording(picked.fsPath);

@@ -24,6 +24,7 @@ export interface Settings {
   sampleIntervalMs: number;
   historyMemoryMb: number;
   socketKind: 'tcp' | 'unix';
+  recordingLimitMb: number;
 }
 
 export const SETTINGS_SECTION = 'reactorscope';
@@ -35,6 +36,7 @@ export const SETTING_NAMES = [
   'sampleIntervalMs',
   'historyMemoryMb',
   'socketKind',
+  'recordingLimitMb',
 ] as const satisfies readonly (keyof Settings)[];
 
 /** Every view the extension provides. */

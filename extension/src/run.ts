@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -37,6 +38,23 @@ export interface RunningApp {
   label: string;
   process: ChildProcess;
   exited: Promise<number | null>;
+  /** The run's recording (`--record`), unless recording is off. */
+  recording: string | undefined;
+}
+
+/** Recordings kept in the recordings folder; older ones are deleted when a new run starts. */
+const RECORDINGS_KEPT = 20;
+
+/** A new recording's path in `folder`, after deleting all but the newest RECORDINGS_KEPT - 1 there. */
+function newRecording(folder: string, label: string): string {
+  mkdirSync(folder, { recursive: true });
+  const old = readdirSync(folder)
+    .filter((name) => name.endsWith('.rsrec'))
+    .map((name) => ({ path: path.join(folder, name), mtime: statSync(path.join(folder, name)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const { path: file } of old.slice(RECORDINGS_KEPT - 1)) rmSync(file, { force: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  return path.join(folder, `${label.replace(/[^\w.-]+/g, '_')}-${stamp}.rsrec`);
 }
 
 /**
@@ -49,6 +67,8 @@ export class AppRunner implements vscode.Disposable {
   constructor(
     private readonly runtimeDir: string,
     private readonly server: TelemetryServer,
+    /** Where runs are recorded (the extension's global storage). */
+    private readonly recordingsDir: string,
   ) {}
 
   /** Starts the app; undefined when it could not start, which `sink.exited` has already said. */
@@ -68,9 +88,11 @@ export class AppRunner implements vscode.Disposable {
       void this.server.launchEnded(ticket.launchId, null, problem);
       return undefined;
     }
+    const recording = settings.recordingLimitMb > 0 ? newRecording(this.recordingsDir, label) : undefined;
     const args = [
       '-m', 'reactorscope', 'run',
       '--connect', ticket.address,
+      ...(recording ? ['--record', recording, '--record-limit', String(settings.recordingLimitMb)] : []),
       '--stall-threshold', String(settings.slowThresholdMs),
       '--sample-interval', String(settings.sampleIntervalMs),
       ...(spec.program ? [spec.program] : ['-m', spec.module ?? '']),
@@ -106,7 +128,7 @@ export class AppRunner implements vscode.Disposable {
         resolve(status);
       });
     });
-    const app: RunningApp = { label, process: child, exited };
+    const app: RunningApp = { label, process: child, exited, recording };
     this.running.add(app);
     void exited.then(() => this.running.delete(app));
     return app;

@@ -11,6 +11,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     sampleIntervalMs: config.get<number>('sampleIntervalMs', 5),
     historyMemoryMb: config.get<number>('historyMemoryMb', 256),
     socketKind: config.get<'tcp' | 'unix'>('socketKind', 'tcp'),
+    recordingLimitMb: config.get<number>('recordingLimitMb', 100),
   };
 }
 

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence
 from reactorscope import __version__
 from reactorscope.config import ENV_TOKEN, ConfigError, Settings
 
-RUN_VALUE_OPTIONS = ("--connect", "--record", "--fail-over", "--stall-threshold", "--sample-interval")
+RUN_VALUE_OPTIONS = ("--connect", "--record", "--record-limit", "--fail-over", "--stall-threshold", "--sample-interval")
 
 
 def environment_info() -> Dict[str, Optional[str]]:
@@ -46,6 +46,8 @@ def run_options_parser() -> argparse.ArgumentParser:
     parser.add_argument("--listen", metavar="ADDRESS", nargs="?", const="tcp:127.0.0.1:0",
                         help="attach mode: listen (--listen, or --listen=unix:PATH; default tcp:127.0.0.1:0) for the server to connect")
     parser.add_argument("--record", metavar="FILE", help="write every frame to FILE (readable up to the last flush)")
+    parser.add_argument("--record-limit", metavar="MB", type=float, dest="record_limit_mb",
+                        help="stop recording before FILE passes MB megabytes (default: no limit)")
     parser.add_argument("--report", action="store_true", help="print the slowest handlers and stalled lines at exit")
     parser.add_argument("--fail-over", metavar="MS", type=float, dest="fail_over_ms",
                         help="exit with status 3 when a callback held the reactor longer than MS milliseconds")
@@ -67,6 +69,7 @@ def settings_from_options(options: argparse.Namespace) -> Settings:
         listen=options.listen,
         token=token,
         record=options.record,
+        record_limit_mb=options.record_limit_mb,
         report=options.report,
         fail_over_ms=options.fail_over_ms,
         stall_threshold_ms=options.stall_threshold_ms,

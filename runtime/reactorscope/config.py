@@ -28,6 +28,8 @@ class Settings:
     token: str = ""
     record: Optional[str] = None
     """Also write every frame to this file."""
+    record_limit_mb: Optional[float] = None
+    """Stop recording before the file passes this size (whole frames only)."""
     report: bool = False
     """Print a table of the slowest handlers and the stalled lines at exit (stderr)."""
     fail_over_ms: Optional[float] = None
@@ -45,6 +47,8 @@ class Settings:
         for name in ("stall_threshold_ms", "sample_interval_ms", "flush_interval_ms", "gauge_interval_ms", "lag_interval_ms"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.record_limit_mb is not None and self.record_limit_mb <= 0:
+            raise ConfigError(f"record_limit_mb must be positive, got {self.record_limit_mb}")
         if self.buffer_events < 1000:
             raise ConfigError(f"buffer_events must be at least 1000, got {self.buffer_events}")
         if (self.connect or self.listen) and not self.token:

@@ -37,7 +37,8 @@ class Session:
         self.defer_hooks = DeferHooks(self.rec, self.sites)
         self.summary = Summary(int(settings.sample_interval_ms * 1e6)) if settings.needs_summary else None
         self.connection: Any = Connector(settings.connect) if settings.connect else None
-        self.recording: Optional[Peer] = record_peer(settings.record) if settings.record else None
+        limit = None if settings.record_limit_mb is None else int(settings.record_limit_mb * 1e6)
+        self.recording: Optional[Peer] = record_peer(settings.record, limit) if settings.record else None
         self.sender = Sender(
             self.rec,
             self.sites,

@@ -19,6 +19,7 @@ import time
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from reactorscope import wire
+from reactorscope.console import warn
 
 SEND_TIMEOUT_S = 2.0
 CONNECT_TIMEOUT_S = 1.0
@@ -106,17 +107,24 @@ def socket_peer(sock: socket.socket, name: str) -> Peer:
     return Peer(sock.sendall, close, name)
 
 
-def record_peer(path: str) -> Peer:
-    """A recording: flushed on every write, so a killed process leaves a file readable to its last flush."""
+def record_peer(path: str, limit_bytes: Optional[int] = None) -> Peer:
+    """A recording: flushed on every write, so a killed process leaves a file readable to its last flush.
+    With a limit, the first flush that would pass it ends the recording (whole frames only), said once."""
     handle = open(path, "wb", buffering=0)  # one write() per flush: no frame is left half in a buffer
+    written = 0
 
     def write(data: bytes) -> None:
+        nonlocal written
+        if limit_bytes is not None and written + len(data) > limit_bytes:
+            warn(f"the recording {path} reached its limit of {limit_bytes / 1e6:g} MB; what follows is not recorded")
+            raise OSError("recording limit reached")
+        written += len(data)
         view = memoryview(data)
         while view:
-            written = handle.write(view)
-            if not written:
+            count = handle.write(view)
+            if not count:
                 raise OSError("the recording accepted no bytes")
-            view = view[written:]
+            view = view[count:]
 
     return Peer(write, handle.close, f"recording {path}")
 

@@ -172,3 +172,18 @@ def test_a_killed_process_leaves_a_readable_recording(tmp_path):
     rec = Recording(frames)
     assert frames[0].type == wire.HELLO and rec.events_at("tick_handler", wire.KIND_TIMER)
     assert not rec.of(wire.GOODBYE)
+
+
+def test_a_recording_limit_keeps_whole_frames_under_it_and_says_so(tmp_path):
+    record = tmp_path / "limited.bin"
+    limit_mb = 0.5
+    result = run_shim(["--record", str(record), "--record-limit", str(limit_mb), TICKING, "2", "storm"])
+    assert result.returncode == 0, result.stderr
+    size = record.stat().st_size
+    assert 0 < size <= limit_mb * 1e6
+    decoder = wire.StreamDecoder()
+    frames = list(decoder.feed(record.read_bytes()))
+    assert decoder.pending_bytes == 0, "the recording ends on a whole frame"
+    assert frames[0].type == wire.HELLO and Recording(frames).events_at("storm_handler", wire.KIND_TIMER)
+    assert f"the recording {record} reached its limit of 0.5 MB; what follows is not recorded" in result.stderr
+    assert result.stderr.count("reached its limit") == 1

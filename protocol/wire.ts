@@ -24,7 +24,7 @@ export const FrameType = {
   attach: 0x09,
 } as const;
 
-/** The EVENTS frame's kind column. 1-4 ran from the reactor loop; 5-6 ran nested inside one of those. */
+/** The EVENTS frame's kind column. 1-4 ran from the reactor loop; 5-7 ran nested inside one of those. */
 export const EventKind = {
   timer: 1,
   ioRead: 2,
@@ -32,6 +32,8 @@ export const EventKind = {
   threadCall: 4,
   deferred: 5,
   coroutine: 6,
+  /** A twisted.web resource rendering a request, inside its HTTP channel's read. */
+  webRequest: 7,
 } as const;
 
 /** The GAUGES frame's ids. */

@@ -1,13 +1,7 @@
 import * as vscode from 'vscode';
-import type { HotspotInfo } from '../../protocol/lsp';
 
 /** Opens `file` at a 1-based `line`, selecting the line. */
 export async function openAt(file: string, line: number, viewColumn?: vscode.ViewColumn): Promise<vscode.TextEditor> {
   const position = new vscode.Position(Math.max(0, line - 1), 0);
   return vscode.window.showTextDocument(vscode.Uri.file(file), { selection: new vscode.Range(position, position), viewColumn });
-}
-
-/** The handler that held the reactor longest in one call, over every session (newest first on ties). */
-export function slowest(hotspots: HotspotInfo[]): HotspotInfo | undefined {
-  return hotspots.reduce<HotspotInfo | undefined>((best, h) => (!best || h.maxMs > best.maxMs ? h : best), undefined);
 }

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type Frame, StreamDecoder } from '../../protocol/wire';
+import { EventKind, type Frame, StreamDecoder } from '../../protocol/wire';
 import type { CallbackBins, CallbackEvents, RangeData } from '../../protocol/timeline';
 import { SessionStore } from '../../server/src/store/sessionStore';
 
@@ -385,4 +385,19 @@ test('blockingLineOf names the line a sampled callback was caught in most; an un
   assert.deepEqual({ ...line, heldNs: Math.round(line?.heldNs ?? 0) }, { site: 2, file: '/app/util.py', name: 'helper', line: 33, samples: 2, heldNs: Math.round((200 * MS * 2) / 3) });
   assert.equal(store.blockingLineOf(400 * MS, 1), undefined);
   assert.equal(store.blockingLineOf(100 * MS, 2), undefined, 'the same start with another site is another callback');
+});
+
+test('a web request render is a handler, with the lines its stalls were sampled in; line totals are not doubled', () => {
+  const store = new SessionStore({ memoryCapBytes: BIG_CAP });
+  // Site 1: Twisted's HTTPChannel.dataReceived (the I/O read); site 2: the user's render_GET inside it.
+  store.ingest(sitesFrame([1, 100, '/venv/twisted/web/http.py', 'HTTPChannel.dataReceived'], [2, 10, '/app/site.py', 'Page.render_GET']));
+  store.ingest(eventsFrame([[0, 210 * MS, 2, EventKind.webRequest], [0, 220 * MS, 1, EventKind.ioRead]]));
+  store.ingest(stallFrame(0, 1, EventKind.ioRead, [
+    [60 * MS, [[2, 12], [1, 130]]],
+    [65 * MS, [[2, 12], [1, 130]]],
+  ]));
+  const hotspots = store.hotspots();
+  assert.deepEqual(hotspots.map((h) => [h.name, h.count, h.maxNs]), [['HTTPChannel.dataReceived', 1, 220 * MS], ['Page.render_GET', 1, 210 * MS]]);
+  for (const h of hotspots) assert.deepEqual(h.blockingLines.map((b) => [b.file, b.line, b.heldNs]), [['/app/site.py', 12, 220 * MS]]);
+  assert.deepEqual(store.blockingLines().map((b) => [b.line, b.heldNs]), [[12, 220 * MS]], 'each held ns counted once');
 });

@@ -146,7 +146,7 @@ test('the point budget: about one point per 2 pixels, never more than the budget
   assert.equal(maxPointsFor(400, 1), 200);
   for (const sessions of [1, 2, 5]) {
     const each = maxPointsFor(4000, sessions);
-    assert.ok(each * 15 * sessions <= POINT_BUDGET, `${sessions} sessions: ${each} per series`);
+    assert.ok(each * 16 * sessions <= POINT_BUDGET, `${sessions} sessions: ${each} per series`);
   }
 });
 
@@ -175,4 +175,11 @@ test('windows: follow shows the last span (or all of a shorter session); zoom ke
   assert.deepEqual(zoomWindow({ min: 0, max: 1000 }, 0.5, 800), { mode: 'range', startMs: 400, endMs: 900 });
   assert.deepEqual(zoomWindow({ min: 0, max: 1000 }, 2), { mode: 'range', startMs: -500, endMs: 1500 });
   assert.deepEqual(panWindow({ min: 0, max: 1000 }, -0.2), { mode: 'range', startMs: -200, endMs: 800 });
+});
+
+test('web request renders get a lane of their own, under the I/O reads they run in', () => {
+  const data = range(1, 0, [SITES, events([[0, 5 * MS, 1, EventKind.webRequest], [0, 6 * MS, 2, EventKind.ioRead]])]);
+  const model = buildTimeline([data], [session(1)], { slowThresholdMs: 50 });
+  assert.deepEqual(model.lanes, ['timers', 'I/O reads', 'web requests', 'I/O writes', 'thread calls', 'Deferreds', 'coroutines']);
+  assert.deepEqual(model.callbacks.map((b) => [b.y, b.handler?.name]), [['web requests', 'render_GET'], ['I/O reads', 'tick']]);
 });

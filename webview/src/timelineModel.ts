@@ -22,9 +22,15 @@ export const KIND_NAMES: Record<number, string> = {
   [EventKind.threadCall]: 'thread calls',
   [EventKind.deferred]: 'Deferreds',
   [EventKind.coroutine]: 'coroutines',
+  [EventKind.webRequest]: 'web requests',
   0: 'other',
 };
+/** Lanes every session shows; web requests and unknown kinds get a lane when they occur. */
 const LANE_KINDS = [EventKind.timer, EventKind.ioRead, EventKind.ioWrite, EventKind.threadCall, EventKind.deferred, EventKind.coroutine];
+/** Lane order: a request's render right under the reads it runs in. */
+const LANE_ORDER: number[] = [
+  EventKind.timer, EventKind.ioRead, EventKind.webRequest, EventKind.ioWrite, EventKind.threadCall, EventKind.deferred, EventKind.coroutine, 0,
+];
 
 /** The queue gauges, drawn together. */
 export const QUEUE_GAUGES: Record<number, string> = {
@@ -154,7 +160,7 @@ export function buildTimeline(ranges: readonly TimelineData[], sessions: readonl
     const callbacks = range.callbacks;
     if (callbacks.type === 'events') callbacks.kind.forEach((k) => kinds.add(KIND_NAMES[k] ? k : 0));
     else callbacks.lanes.forEach((lane) => kinds.add(lane.kind));
-    for (const kind of [...kinds].sort((a, b) => (a || 99) - (b || 99))) model.lanes.push(laneLabel(kind, prefix));
+    for (const kind of [...kinds].sort((a, b) => LANE_ORDER.indexOf(a) - LANE_ORDER.indexOf(b))) model.lanes.push(laneLabel(kind, prefix));
 
     const bar = (kind: number, startNs: number, durationNs: number, site: number): CallbackBar => {
       const handler = range.sites[site];

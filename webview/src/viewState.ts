@@ -23,8 +23,8 @@ export const INITIAL_STATE: ViewState = { sessionIds: undefined, window: { mode:
 
 /** The whole panel draws at most about this many items, so a redraw stays cheap at any zoom. */
 export const POINT_BUDGET = 5000;
-/** Series a session can fill: six callback lanes, lag, busy, five queues, CPU, memory. */
-export const SERIES_PER_SESSION = 15;
+/** Series a session can fill: seven callback lanes (with web requests), lag, busy, five queues, CPU, memory. */
+export const SERIES_PER_SESSION = 16;
 
 /** Items per series to ask for: about one per 2 pixels of plot, within the panel's point budget. */
 export function maxPointsFor(plotWidthPx: number, sessions: number): number {

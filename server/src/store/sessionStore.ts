@@ -100,8 +100,8 @@ const SPAN_EVENTS = BLOCK_EVENTS * SPAN_BLOCKS;
 const DEFAULT_CHUNK_EVENTS = 65_536;
 /** start and duration f64, site u32, kind u8. */
 const BYTES_PER_EVENT = 21;
-/** Lanes 1-6 are the kinds of docs/protocol.md; lane 0 takes any other kind. */
-const LANES = EventKind.coroutine + 1;
+/** Lanes 1-7 are the kinds of docs/protocol.md; lane 0 takes any other kind. */
+const LANES = EventKind.webRequest + 1;
 
 // A summary (of a block or a span): its time bounds, then per lane the count, the busy ns, and the longest
 // callback's duration, start and site (1.3 bytes an event in all).
@@ -129,11 +129,15 @@ const DEFAULT_SAMPLE_INTERVAL_NS = 5_000_000;
 const OBJECT_BYTES = 100;
 
 function laneOf(kind: number): number {
-  return kind <= EventKind.coroutine ? kind : 0;
+  return kind < LANES ? kind : 0;
 }
 
-function isTopLevel(kind: number): boolean {
-  return kind >= EventKind.timer && kind <= EventKind.threadCall;
+/**
+ * Kinds whose sites are handlers in the hotspots: what the reactor loop ran (1-4), and a web request's render,
+ * which is the user's code inside Twisted's HTTP read (its time is inside that read's too).
+ */
+function isHandler(kind: number): boolean {
+  return (kind >= EventKind.timer && kind <= EventKind.threadCall) || kind === EventKind.webRequest;
 }
 
 /**
@@ -578,6 +582,8 @@ function loopWindows(ring: SeriesRing, from: number, to: number, maxPoints: numb
 /** Samples of one line within one callback site, once the callback is no longer among the recent ones. */
 interface LineTotal {
   callbackSite: number;
+  /** Credited to a web request handler the stall's stacks ran through, not to the stalled callback itself. */
+  nested: boolean;
   site: number;
   line: number;
   samples: number;
@@ -856,26 +862,46 @@ export class SessionStore {
     this.stalls.delete(key);
     this.stallBytes -= record.bytes;
     this.resolveDuration(record);
-    for (const share of lineShares(record)) {
-      const totalKey = `${record.site}:${share.site}:${share.line}`;
-      const total = this.retiredLines.get(totalKey);
-      if (total) {
-        total.samples += share.samples;
-        total.heldNs += share.heldNs;
-      } else {
-        this.retiredLines.set(totalKey, { callbackSite: record.site, ...share });
-        this.stallBytes += OBJECT_BYTES;
+    for (const [callbackSite, nested] of this.creditedSites(record)) {
+      for (const share of lineShares(record)) {
+        const totalKey = `${callbackSite}:${share.site}:${share.line}`;
+        const total = this.retiredLines.get(totalKey);
+        if (total) {
+          total.samples += share.samples;
+          total.heldNs += share.heldNs;
+        } else {
+          this.retiredLines.set(totalKey, { callbackSite, nested, ...share });
+          this.stallBytes += OBJECT_BYTES;
+        }
       }
     }
   }
 
   /**
-   * Per callback site, the lines its stalls were sampled in, retired and recent together. A sample's
-   * callback is its STALL frame's site, which may be one no EVENTS record has mentioned yet.
+   * The handler sites a stall's lines are credited to: the stalled callback, and (nested) any web request
+   * handler its stacks ran through, so a render_GET shows where it blocked although Twisted's read is what the
+   * reactor ran.
    */
-  private linesByCallbackSite(): Map<number, Map<string, BlockingLine>> {
+  private creditedSites(record: StallRecord): [site: number, nested: boolean][] {
+    const credited: [number, boolean][] = [[record.site, false]];
+    const seen = new Set<number>([record.site]);
+    for (const stack of record.stacks) {
+      for (const [site] of stack) {
+        if (!seen.has(site) && this.histograms.has(site * 256 + EventKind.webRequest)) credited.push([site, true]);
+        seen.add(site);
+      }
+    }
+    return credited;
+  }
+
+  /**
+   * Per callback site, the lines its stalls were sampled in, retired and recent together. A sample's
+   * callback is its STALL frame's site, which may be one no EVENTS record has mentioned yet. `withNested` also
+   * credits the web request handlers the stacks ran through (see creditedSites).
+   */
+  private linesByCallbackSite(withNested: boolean): Map<number, Map<string, BlockingLine>> {
     const bySite = new Map<number, Map<string, BlockingLine>>();
-    const add = (callbackSite: number, share: Omit<LineTotal, 'callbackSite'>): void => {
+    const add = (callbackSite: number, share: Omit<LineTotal, 'callbackSite' | 'nested'>): void => {
       let lines = bySite.get(callbackSite);
       if (!lines) bySite.set(callbackSite, (lines = new Map<string, BlockingLine>()));
       const key = `${share.site}:${share.line}`;
@@ -889,10 +915,12 @@ export class SessionStore {
         lines.set(key, { site, file: where?.file ?? '', name: where?.name ?? '', line: number, samples, heldNs });
       }
     };
-    for (const total of this.retiredLines.values()) add(total.callbackSite, total);
+    for (const total of this.retiredLines.values()) if (withNested || !total.nested) add(total.callbackSite, total);
     for (const record of this.stalls.values()) {
       this.resolveDuration(record);
-      for (const share of lineShares(record)) add(record.site, share);
+      for (const [site, nested] of this.creditedSites(record)) {
+        if (withNested || !nested) for (const share of lineShares(record)) add(site, share);
+      }
     }
     return bySite;
   }
@@ -900,7 +928,7 @@ export class SessionStore {
   /** Every line stalls were sampled in, whatever callback held the reactor, longest held first. */
   blockingLines(): BlockingLine[] {
     const merged = new Map<string, BlockingLine>();
-    for (const lines of this.linesByCallbackSite().values()) {
+    for (const lines of this.linesByCallbackSite(false).values()) {
       for (const [key, line] of lines) {
         const seen = merged.get(key);
         if (seen) {
@@ -939,8 +967,9 @@ export class SessionStore {
   }
 
   /**
-   * Sites by the time their top-level callbacks (kinds 1-4) held the reactor, longest first. Nested kinds are
-   * left out: their time is already inside the top-level callback that ran them. A site seen only in stall
+   * Sites by the time their callbacks held the reactor, longest first: what the loop ran (kinds 1-4), and web
+   * request renders (7), which are the user's handlers inside Twisted's HTTP reads (their time is counted in
+   * both). Deferred and coroutine steps are left out: their time is inside the callback that ran them. A site seen only in stall
    * samples (stuck in its first callback, whose EVENTS record comes when it returns) is there with no calls,
    * so the lines it is stuck in show while it lasts.
    */
@@ -952,9 +981,9 @@ export class SessionStore {
       return histogram;
     };
     for (const [key, histogram] of this.histograms) {
-      if (isTopLevel(key % 256)) topLevelOf(Math.floor(key / 256)).merge(histogram);
+      if (isHandler(key % 256)) topLevelOf(Math.floor(key / 256)).merge(histogram);
     }
-    const lines = this.linesByCallbackSite();
+    const lines = this.linesByCallbackSite(true);
     for (const site of lines.keys()) topLevelOf(site);
     const hotspots: Hotspot[] = [];
     for (const [site, histogram] of bySite) {
@@ -1069,7 +1098,7 @@ function settled(
 }
 
 /** A stalled callback's held time shared between its sampled lines, in proportion to their samples. */
-function lineShares(record: StallRecord): Omit<LineTotal, 'callbackSite'>[] {
+function lineShares(record: StallRecord): Omit<LineTotal, 'callbackSite' | 'nested'>[] {
   const held = record.heldNs();
   return [...record.lines.values()].map(({ site, line, samples }) => ({
     site,

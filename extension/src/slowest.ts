@@ -1,12 +1,6 @@
 /** Which handler "Go to Slowest Handler" opens; free of `vscode`, so plain-Node tests run it. */
+import { isLibraryFile } from '../../protocol/libraryCode';
 import type { HotspotInfo } from '../../protocol/lsp';
-
-/** Installed packages and the standard library: `.../lib/pythonX.Y/...`, `site-packages`, `dist-packages`. */
-const LIBRARY_PATH = /[\\/](?:lib[\\/]python\d+(?:\.\d+)?|site-packages|dist-packages)[\\/]/;
-
-export function isLibraryFile(file: string): boolean {
-  return LIBRARY_PATH.test(file);
-}
 
 /**
  * The handler that held the reactor longest in one call, over every session (newest first on ties). The

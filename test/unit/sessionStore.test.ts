@@ -401,3 +401,21 @@ test('a web request render is a handler, with the lines its stalls were sampled 
   for (const h of hotspots) assert.deepEqual(h.blockingLines.map((b) => [b.file, b.line, b.heldNs]), [['/app/site.py', 12, 220 * MS]]);
   assert.deepEqual(store.blockingLines().map((b) => [b.line, b.heldNs]), [[12, 220 * MS]], 'each held ns counted once');
 });
+
+test('nested steps of the user\'s code are handlers; nested steps of library code are not', () => {
+  const store = new SessionStore({ memoryCapBytes: BIG_CAP });
+  store.ingest(sitesFrame(
+    [1, 500, '/venv/lib/python3.11/site-packages/twisted/internet/defer.py', 'Deferred.callback'],
+    [2, 20, '/app/orders.py', 'handle_order'],
+    [3, 900, '/venv/lib/python3.11/site-packages/twisted/internet/defer.py', '_cancellableInlineCallbacks'],
+  ));
+  store.ingest(eventsFrame([
+    [0, 120 * MS, 2, EventKind.coroutine],
+    [0, 1 * MS, 3, EventKind.deferred],
+    [0, 125 * MS, 1, EventKind.timer],
+  ]));
+  store.ingest(stallFrame(0, 1, EventKind.timer, [[60 * MS, [[2, 24], [3, 950], [1, 520]]]]));
+  const hotspots = store.hotspots();
+  assert.deepEqual(hotspots.map((h) => h.name), ['Deferred.callback', 'handle_order']);
+  assert.deepEqual(hotspots[1]?.blockingLines.map((b) => [b.name, b.line]), [['handle_order', 24]]);
+});

@@ -2,7 +2,8 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HotspotInfo } from '../../protocol/lsp';
-import { isLibraryFile, slowest } from '../../extension/src/slowest';
+import { isLibraryFile } from '../../protocol/libraryCode';
+import { slowest } from '../../extension/src/slowest';
 
 function hotspot(file: string, name: string, maxMs: number): HotspotInfo {
   return { sessionId: 1, file, line: 1, name, count: 1, totalMs: maxMs, maxMs, p50Ms: maxMs, p95Ms: maxMs, p99Ms: maxMs, slow: true, blockingLines: [] };

@@ -13,6 +13,7 @@
  * it, or started before and was still running at its start.
  */
 import type { CallbackBins, CallbackEvents, Envelope, LaneBins, LoopWindows, RangeData } from '../../../protocol/timeline';
+import { isLibraryFile } from '../../../protocol/libraryCode';
 import { EventKind, type Frame, type Metadata, type Site, type StallSample } from '../../../protocol/wire';
 import { Histogram } from './histogram';
 
@@ -132,13 +133,11 @@ function laneOf(kind: number): number {
   return kind < LANES ? kind : 0;
 }
 
-/**
- * Kinds whose sites are handlers in the hotspots: what the reactor loop ran (1-4), and a web request's render,
- * which is the user's code inside Twisted's HTTP read (its time is inside that read's too).
- */
-function isHandler(kind: number): boolean {
-  return (kind >= EventKind.timer && kind <= EventKind.threadCall) || kind === EventKind.webRequest;
+function isTopLevel(kind: number): boolean {
+  return kind >= EventKind.timer && kind <= EventKind.threadCall;
 }
+
+const NESTED_KINDS = [EventKind.deferred, EventKind.coroutine, EventKind.webRequest];
 
 /**
  * Events as columns, with a summary per sealed (full) block and span. Only the newest chunk has an unsealed
@@ -878,16 +877,25 @@ export class SessionStore {
   }
 
   /**
-   * The handler sites a stall's lines are credited to: the stalled callback, and (nested) any web request
-   * handler its stacks ran through, so a render_GET shows where it blocked although Twisted's read is what the
-   * reactor ran.
+   * A site in the user's code that ran nested inside another callback (a Deferred callback, a coroutine step, a
+   * web request's render): a handler in its own right, since the callback the loop ran is often Twisted's
+   * (`Deferred.callback` for a deferLater, an HTTP channel's read for a request).
+   */
+  private isNestedHandler(site: number): boolean {
+    const file = this.sites.get(site)?.file;
+    return file !== undefined && !isLibraryFile(file) && NESTED_KINDS.some((kind) => this.histograms.has(site * 256 + kind));
+  }
+
+  /**
+   * The handler sites a stall's lines are credited to: the stalled callback, and (nested) every nested handler
+   * its stacks ran through, so a render_GET or an inlineCallbacks generator shows where it blocked.
    */
   private creditedSites(record: StallRecord): [site: number, nested: boolean][] {
     const credited: [number, boolean][] = [[record.site, false]];
     const seen = new Set<number>([record.site]);
     for (const stack of record.stacks) {
       for (const [site] of stack) {
-        if (!seen.has(site) && this.histograms.has(site * 256 + EventKind.webRequest)) credited.push([site, true]);
+        if (!seen.has(site) && this.isNestedHandler(site)) credited.push([site, true]);
         seen.add(site);
       }
     }
@@ -967,9 +975,10 @@ export class SessionStore {
   }
 
   /**
-   * Sites by the time their callbacks held the reactor, longest first: what the loop ran (kinds 1-4), and web
-   * request renders (7), which are the user's handlers inside Twisted's HTTP reads (their time is counted in
-   * both). Deferred and coroutine steps are left out: their time is inside the callback that ran them. A site seen only in stall
+   * Sites by the time their callbacks held the reactor, longest first: what the loop ran (kinds 1-4), and the
+   * user's nested handlers (Deferred callbacks, coroutine steps, web request renders outside library code; see
+   * isNestedHandler), whose time is inside the callback that ran them too. Library code's nested steps are left
+   * out: they would bury the user's handlers. A site seen only in stall
    * samples (stuck in its first callback, whose EVENTS record comes when it returns) is there with no calls,
    * so the lines it is stuck in show while it lasts.
    */
@@ -981,7 +990,8 @@ export class SessionStore {
       return histogram;
     };
     for (const [key, histogram] of this.histograms) {
-      if (isHandler(key % 256)) topLevelOf(Math.floor(key / 256)).merge(histogram);
+      const site = Math.floor(key / 256);
+      if (isTopLevel(key % 256) || this.isNestedHandler(site)) topLevelOf(site).merge(histogram);
     }
     const lines = this.linesByCallbackSite(true);
     for (const site of lines.keys()) topLevelOf(site);

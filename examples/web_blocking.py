@@ -16,8 +16,10 @@ Under Reactor Scope (from the repository root):
 
     PYTHONPATH=runtime python3 -m reactorscope run --report examples/web_blocking.py --seconds 3
 
-Twisted parses a request and calls render_GET inside the HTTP channel's dataReceived (twisted/web/http.py),
-so that is the handler the reactor ran; the stall samples name the line of each render_GET that held it.
+Each request is a handler of its own, at its render_GET (a web request event). Twisted parses a request and
+renders it inside the HTTP channel's dataReceived (twisted/web/http.py), the I/O read the reactor ran, so the
+report shows that read too, holding the same time; the stall samples name the line of each render_GET that
+held the reactor.
 """
 import argparse
 import hashlib

@@ -55,29 +55,62 @@ def make_top_level_runner(rec: Recorder, sites: SiteTable, kind: int) -> Callabl
     return run
 
 
+# Attributes through which Twisted's protocol wrappers hold the protocol they wrap: TLS and other
+# ProtocolWrappers; endpoints' _WrappingProtocol (connectProtocol, client endpoints, Agent); twisted.web's
+# _GenericHTTPChannelProtocol (HTTPChannel or H2Connection).
+WRAPPED_PROTOCOL_ATTRIBUTES = ("wrappedProtocol", "_wrappedProtocol", "_channel")
+MAX_WRAPPERS = 8
+_UNKNOWN = "?"  # not a valid attribute name: marks a protocol type not looked at yet
+
+
+def _wrapper_link(protocol: Any) -> Optional[str]:
+    """The attribute through which ``protocol`` wraps another protocol, if it does."""
+    for name in WRAPPED_PROTOCOL_ATTRIBUTES:
+        inner = getattr(protocol, name, None)
+        if inner is not None and hasattr(inner, "dataReceived"):
+            return name
+    return None
+
+
 class IoSites:
-    """Which handler an I/O event is attributed to, cached per (transport, protocol, wrapped protocol) type."""
+    """Which handler an I/O event is attributed to, cached per (transport, innermost protocol) type."""
 
     def __init__(self, sites: SiteTable) -> None:
         self._sites = sites
         self._cache: Dict[Tuple[Any, ...], int] = {}
+        # Protocol type -> its wrapper attribute (or None): one dict lookup per protocol on the hot path.
+        self._links: Dict[type, Optional[str]] = {}
 
     def __call__(self, selectable: Any, read: bool) -> int:
         protocol = getattr(selectable, "protocol", None)
-        inner = getattr(protocol, "wrappedProtocol", None)
-        key = (type(selectable), type(protocol), type(inner), read)
+        if self._links.get(type(protocol), _UNKNOWN) is not None:  # a wrapper, or a type not seen yet
+            protocol = self._innermost(protocol)
+        factory = None
+        if protocol is not None:
+            key: Tuple[Any, ...] = (type(selectable), type(protocol), read)
+        else:  # a listening port: what it runs depends on its factory
+            factory = getattr(selectable, "factory", None)
+            key = (type(selectable), type(factory), getattr(factory, "protocol", None), read)
         site = self._cache.get(key)
         if site is None:
-            site = self._cache[key] = self._resolve(selectable, protocol, read)
+            site = self._cache[key] = self._resolve(selectable, protocol, factory, read)
         return site
 
-    def _resolve(self, selectable: Any, protocol: Any, read: bool) -> int:
-        # TLS and other wrappers keep the application's protocol as ``wrappedProtocol``.
-        for _ in range(4):
-            inner = getattr(protocol, "wrappedProtocol", None)
+    def _innermost(self, protocol: Any) -> Any:
+        links = self._links
+        depth = 0
+        while depth < MAX_WRAPPERS:
+            link = links.get(type(protocol), _UNKNOWN)
+            if link is _UNKNOWN:
+                link = links[type(protocol)] = _wrapper_link(protocol)
+            inner = getattr(protocol, link, None) if link is not None else None
             if inner is None:
                 break
             protocol = inner
+            depth += 1
+        return protocol
+
+    def _resolve(self, selectable: Any, protocol: Any, factory: Any, read: bool) -> int:
         if read and protocol is not None:
             for name in ("dataReceived", "datagramReceived"):
                 handler = getattr(type(protocol), name, None)
@@ -85,7 +118,6 @@ class IoSites:
                     return self._sites.callable(handler)
         if read and protocol is None:
             # A listening port: accepting a connection runs the factory's protocol's connectionMade.
-            factory = getattr(selectable, "factory", None)
             protocol_class = getattr(factory, "protocol", None)
             handler = getattr(protocol_class, "connectionMade", None)
             if handler is None:

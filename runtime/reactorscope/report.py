@@ -1,15 +1,15 @@
-"""Headless use: per-handler statistics over the top-level callbacks, and the lines where stalls were
-sampled, printed as a table at exit (``--report``) and checked against ``--fail-over``."""
+"""Headless use: per-handler statistics over the top-level callbacks and twisted.web requests, and the lines
+where stalls were sampled, printed as a table at exit (``--report``) and checked against ``--fail-over``."""
 from __future__ import annotations
 
 import os
 import random
 from array import array
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from reactorscope.recorder import StallSample
 from reactorscope.sites import SiteTable
-from reactorscope.wire import TOP_LEVEL_KINDS
+from reactorscope.wire import KIND_WEB_REQUEST, TOP_LEVEL_KINDS
 
 RESERVOIR = 4096  # durations kept per handler for percentiles; exact below this many calls
 
@@ -25,10 +25,12 @@ class HandlerStats:
 
 
 class Summary:
-    def __init__(self, sample_interval_ns: int, rng: Optional[random.Random] = None) -> None:
+    def __init__(self, sample_interval_ns: int, stall_threshold_ns: int, rng: Optional[random.Random] = None) -> None:
         self.handlers: Dict[int, HandlerStats] = {}
+        self.web_requests: Set[int] = set()  # handlers that are web request renders, not top-level callbacks
         self.sample_interval_ns = sample_interval_ns
-        self.max_ns = 0
+        self.stall_threshold_ns = stall_threshold_ns
+        self.max_ns = 0  # longest top-level callback: what held the reactor
         # Stalled callbacks, keyed by (start, site): lines sampled in each, and the callback's duration.
         self._stall_lines: Dict[Tuple[int, int], Dict[Tuple[int, int], int]] = {}
         self._durations: Dict[Tuple[int, int], int] = {}
@@ -36,9 +38,16 @@ class Summary:
 
     def add_events(self, sites: array, kinds: array, starts: array, durations: array) -> None:
         handlers = self.handlers
-        stalled = self._stall_lines
         for site, kind, start, duration in zip(sites, kinds, starts, durations):
-            if kind not in TOP_LEVEL_KINDS:
+            if kind in TOP_LEVEL_KINDS:
+                if duration > self.max_ns:
+                    self.max_ns = duration
+                if duration >= self.stall_threshold_ns:
+                    # Only these can have stall samples, which may be drained before, with or after the event.
+                    self._durations[(start, site)] = duration
+            elif kind == KIND_WEB_REQUEST:
+                self.web_requests.add(site)
+            else:
                 continue
             stats = handlers.get(site)
             if stats is None:
@@ -47,16 +56,12 @@ class Summary:
             stats.total += duration
             if duration > stats.max:
                 stats.max = duration
-                if duration > self.max_ns:
-                    self.max_ns = duration
             if len(stats.samples) < RESERVOIR:
                 stats.samples.append(duration)
             else:
                 slot = self._rng.randrange(stats.count)
                 if slot < RESERVOIR:
                     stats.samples[slot] = duration
-            if (start, site) in stalled:
-                self._durations[(start, site)] = duration
 
     def add_stall_samples(self, samples: List[StallSample]) -> None:
         for start, site, _kind, _t, stack in samples:
@@ -76,7 +81,7 @@ class Summary:
         return held
 
     def render(self, sites: SiteTable, limit: int = 15) -> str:
-        lines = ["", "Reactor Scope: slowest handlers (top-level reactor callbacks)"]
+        lines = ["", "Reactor Scope: slowest handlers (top-level reactor callbacks, and twisted.web requests)"]
         rows = sorted(self.handlers.items(), key=lambda item: item[1].max, reverse=True)[:limit]
         table = [("handler", "location", "calls", "p50", "p99", "max", "total")]
         for site, stats in rows:
@@ -96,6 +101,8 @@ class Summary:
             lines.append("  (no reactor callbacks were recorded)")
         else:
             lines.extend(_format_table(table))
+        if any(site in self.web_requests for site, _ in rows):
+            lines.append("  (a web request ran inside an HTTP channel's read: its time is in that read's row too)")
         stalled = self.stalled_lines()
         if stalled:
             lines.append("")

@@ -14,7 +14,7 @@ from typing import Any, Optional
 from reactorscope import __version__, wire
 from reactorscope.clock import Clock, SystemClock
 from reactorscope.config import Settings
-from reactorscope.console import warn
+from reactorscope.console import say, warn
 from reactorscope.defer_hooks import DeferHooks
 from reactorscope.reactor_hooks import ReactorHooks
 from reactorscope.recorder import Recorder
@@ -23,6 +23,7 @@ from reactorscope.sender import Sender
 from reactorscope.sites import SiteTable
 from reactorscope.transport import Connector, Listener, Peer, announce, record_peer
 from reactorscope.watchdog import Watchdog
+from reactorscope.web_hooks import WebHooks
 
 _active: Optional["Session"] = None
 _lock = threading.Lock()
@@ -35,7 +36,12 @@ class Session:
         self.rec = Recorder(clock or SystemClock(), settings.buffer_events)
         self.reactor_hooks = ReactorHooks(self.rec, self.sites, settings.lag_interval_ms / 1e3)
         self.defer_hooks = DeferHooks(self.rec, self.sites)
-        self.summary = Summary(int(settings.sample_interval_ms * 1e6)) if settings.needs_summary else None
+        self.web_hooks = WebHooks(self.rec, self.sites)
+        self.summary = (
+            Summary(int(settings.sample_interval_ms * 1e6), int(settings.stall_threshold_ms * 1e6))
+            if settings.needs_summary
+            else None
+        )
         self.connection: Any = Connector(settings.connect) if settings.connect else None
         limit = None if settings.record_limit_mb is None else int(settings.record_limit_mb * 1e6)
         self.recording: Optional[Peer] = record_peer(settings.record, limit) if settings.record else None
@@ -59,6 +65,7 @@ class Session:
         )
         self.running = False
         self.closed = False
+        self.disabled = False
         self.announcement: Optional[str] = None
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._after_fork_in_child)
@@ -93,6 +100,11 @@ class Session:
         except Exception as error:
             warn(f"could not hook the reactor ({error!r}); the app runs without Reactor Scope")
             self.disable()
+
+    def attach_web(self, server: Any) -> None:
+        """Called when ``twisted.web.server`` has been imported (install_hook.when_imported)."""
+        if not self.disabled:
+            self.web_hooks.install(server)
 
     def _reactor_running(self) -> None:
         try:
@@ -155,8 +167,7 @@ class Session:
             if self.summary is None:
                 return False
             if self.settings.report:
-                sys.stderr.write(self.summary.render(self.sites))
-                sys.stderr.flush()
+                say(self.summary.render(self.sites))
             limit = self.settings.fail_over_ms
             if limit is not None and self.summary.max_ns > limit * 1e6:
                 warn(
@@ -169,8 +180,10 @@ class Session:
             return False
 
     def disable(self) -> None:
+        self.disabled = True
         self.reactor_hooks.uninstall()
         self.defer_hooks.uninstall()
+        self.web_hooks.uninstall()
         self.watchdog.stop()
         self.sender.stop()
 
@@ -180,10 +193,11 @@ def start(settings: Settings, clock: Optional[Clock] = None) -> Session:
     global _active
     with _lock:
         if _active is None:
-            from reactorscope.install_hook import install_reactor_hook
+            from reactorscope.install_hook import install_reactor_hook, when_imported
 
             _active = Session(settings, clock)
             install_reactor_hook(_active.attach_reactor)
+            when_imported("twisted.web.server", _active.attach_web)
         return _active
 
 

@@ -7,6 +7,17 @@ from types import CodeType
 from typing import Any, Dict, List, Optional, Tuple
 
 SiteRow = Tuple[int, int, str, str]  # id, first line, file, name
+WITH_COUNT_CLOSURE = ("LoopingCall.withCount.<locals>.counter", "twisted.internet.task")
+
+
+def _with_count_target(f: Any) -> Any:
+    """The user's function inside ``LoopingCall.withCount(f)``'s closure (cell ``countCallable``), else None."""
+    if (getattr(f, "__qualname__", None), getattr(f, "__module__", None)) != WITH_COUNT_CLOSURE:
+        return None
+    try:
+        return f.__closure__[f.__code__.co_freevars.index("countCallable")].cell_contents
+    except (AttributeError, IndexError, TypeError, ValueError):  # another Twisted's closure: left as it is
+        return None
 
 
 class SiteTable:
@@ -56,6 +67,9 @@ class SiteTable:
         if depth < 8:
             if isinstance(f, functools.partial):
                 return self._slow_callable(f.func, depth + 1)
+            counted = _with_count_target(f)
+            if counted is not None:
+                return self._slow_callable(counted, depth + 1)
             code = getattr(f, "__code__", None)
             if isinstance(code, CodeType):
                 return self.code(code, getattr(f, "__qualname__", None))

@@ -12,7 +12,6 @@ import json
 import os
 import socket
 import stat
-import sys
 import tempfile
 import threading
 import time
@@ -273,5 +272,5 @@ def announce(info: Dict[str, Any]) -> Optional[str]:
             json.dump(info, handle)
         return path
     except OSError as error:
-        print(f"reactorscope: cannot write the attach file: {error}", file=sys.stderr)
+        warn(f"cannot write the attach file: {error}")
         return None

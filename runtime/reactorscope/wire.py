@@ -34,6 +34,7 @@ KIND_IO_WRITE = 3
 KIND_THREAD_CALL = 4
 KIND_DEFERRED = 5
 KIND_COROUTINE = 6
+KIND_WEB_REQUEST = 7  # twisted.web's Request.render, nested inside the HTTP channel's I/O read
 TOP_LEVEL_KINDS = (KIND_TIMER, KIND_IO_READ, KIND_IO_WRITE, KIND_THREAD_CALL)
 
 # Gauge ids (the GAUGES frame).

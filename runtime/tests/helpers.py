@@ -67,7 +67,8 @@ class Recording:
         return [f for f in self.frames if f.type == frame_type]
 
     def events_at(self, name: str, kind: Optional[int] = None) -> List[Tuple[int, int, int, int]]:
-        return [e for e in self.events if self.sites[e[1]]["name"] == name and (kind is None or e[0] == kind)]
+        # Site 0 is "unknown" (e.g. a Deferred whose callbacks are all Twisted's pass-through): in no SITES frame.
+        return [e for e in self.events if self.sites.get(e[1], {}).get("name") == name and (kind is None or e[0] == kind)]
 
     def site_named(self, name: str) -> Dict[str, Any]:
         matches = [s for s in self.sites.values() if s["name"] == name]

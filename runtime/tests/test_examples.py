@@ -100,7 +100,8 @@ class Run:
         parts = report.split("Reactor Scope: slowest handlers")[1].split("Where the reactor was blocked")
         assert len(parts) == 2, f"no blocked lines in the report:\n{report}"
         lines = parts[section].strip().splitlines()[2:]  # after the rest of the title, and the header
-        return [re.split(r"\s{2,}", line.strip()) for line in lines if line.strip()]
+        rows = [line.strip() for line in lines if line.strip() and not line.strip().startswith("(")]  # not notes
+        return [re.split(r"\s{2,}", row) for row in rows]
 
     def reported_handler_max_ms(self, qualname: str) -> float:
         location = f"{self.path}:{first_line_of(self.path, qualname)}"
@@ -133,29 +134,41 @@ def run_example(tmp_path: Path, name: str, *args: str) -> Run:
     return Run(path, result, record)
 
 
+# The HTTP server's reads run HTTPChannel.dataReceived; Twisted 22.4's HTTPChannel inherits LineReceiver's.
+CHANNEL_READS = ("HTTPChannel.dataReceived", "LineReceiver.dataReceived")
+
+
+def assert_channel_reads(run: Run, stalled: List[Tuple[int, int, int, int]]) -> None:
+    """twisted.web parses a request and renders it inside the HTTP channel's dataReceived: that is the
+    top-level callback the reactor ran, and the stall's."""
+    for kind, site, _, _ in stalled:
+        assert kind == wire.KIND_IO_READ
+        assert run.rec.sites[site]["name"] in CHANNEL_READS, run.rec.sites[site]
+
+
 def test_web_blocking(tmp_path):
     run = run_example(tmp_path, "web_blocking.py")
-    for path in ("/fast", "/sleep", "/file", "/hash"):
-        assert f"GET {path}" in run.result.stdout, "the example's own client requested every path"
+    requests = Counter(re.findall(r"^GET (/\w+) +200 ", run.result.stdout, re.M))
+    assert set(requests) == {"/fast", "/sleep", "/file", "/hash"}, "the example's own client requested every path"
     handlers = [
-        ("Sleep.render_GET", "time.sleep(0.2)"),
-        ("File.render_GET", "source.read("),
-        ("Hash.render_GET", "hashlib.pbkdf2_hmac("),
+        ("/sleep", "Sleep.render_GET", "time.sleep(0.2)"),
+        ("/file", "File.render_GET", "source.read("),
+        ("/hash", "Hash.render_GET", "hashlib.pbkdf2_hmac("),
     ]
-    for qualname, text in handlers:
+    for path, qualname, text in handlers:
+        # Each request's render is a web request event of its own, at the user's render_GET.
+        renders = run.durations(qualname, wire.KIND_WEB_REQUEST)
+        assert len(renders) == requests[path], f"one {qualname} per request for {path}"
+        assert min(renders) > THRESHOLD_NS, qualname
+        assert run.reported_handler_max_ms(qualname) > THRESHOLD_NS / 1e6
         stalled = run.stalled_callbacks(run.blocked_at(qualname, text))
-        # twisted.web parses the request and calls render_GET inside the HTTP channel's dataReceived: that is
-        # the callback the reactor ran (Twisted's code, in twisted/web/http.py). What a user needs, the
-        # render_GET and its line, is in the stall samples, so that is what is asserted for the handler.
-        for kind, site, _, _ in stalled:
-            assert kind == wire.KIND_IO_READ
-            assert run.rec.sites[site]["name"].endswith(".dataReceived")
-            assert run.rec.sites[site]["file"].endswith(str(Path("twisted", "web", "http.py")))
+        assert_channel_reads(run, stalled)
         assert max(duration for *_, duration in stalled) > THRESHOLD_NS, qualname
         run.assert_reported_blocked(qualname, text)
+    fast = run.durations("Fast.render_GET", wire.KIND_WEB_REQUEST)
+    assert len(fast) == requests["/fast"] and max(fast) < THRESHOLD_NS / 5, "the fast page is fast"
     run.never_sampled("Fast.render_GET")
-    top = run.report_rows(0)[0]
-    assert top[0].endswith(".dataReceived") and milliseconds(top[5]) > THRESHOLD_NS / 1e6
+    assert "its time is in that read's row too" in run.result.stderr, "the report says renders are inside reads"
 
 
 def test_tcp_slow_protocol(tmp_path):
@@ -237,18 +250,21 @@ def test_asyncio_app(tmp_path):
 def test_twistd_app(tmp_path):
     # twistd owns the command line: the run length comes from the environment. Run the way
     # test_launcher.py runs twistd (reactorscope.twistd in the foreground, no pid file).
+    # The report goes to the process's own stderr, not to twistd's replacement of sys.stderr.
     path = EXAMPLES / "twistd_app.tac"
     record = tmp_path / "rec.bin"
-    result = run_shim(["--record", str(record), "-m", "reactorscope.twistd", "-n", "--pidfile=", "-y", str(path)],
-                      env=python_env({"REACTORSCOPE_EXAMPLE_SECONDS": SECONDS}), cwd=tmp_path)
+    result = run_shim(["--record", str(record), "--report", "-m", "reactorscope.twistd", "-n", "--pidfile=", "-y",
+                       str(path)], env=python_env({"REACTORSCOPE_EXAMPLE_SECONDS": SECONDS}), cwd=tmp_path)
     run = Run(path, result, record)
     assert "GET /report 200" in result.stdout and "GET /status 200" in result.stdout, "twistd -n logs to stdout"
     assert run.rec.meta["reactor"] == "EPollReactor"
+    assert min(run.durations("Report.render_GET", wire.KIND_WEB_REQUEST)) > THRESHOLD_NS
+    assert max(run.durations("Status.render_GET", wire.KIND_WEB_REQUEST)) < THRESHOLD_NS
     stalled = run.stalled_callbacks(run.blocked_at("Report.render_GET", "time.sleep(0.15)"))
-    for kind, site, _, _ in stalled:  # as in test_web_blocking: the HTTP channel's read ran the page
-        assert kind == wire.KIND_IO_READ
-        assert run.rec.sites[site]["file"].endswith(str(Path("twisted", "web", "http.py")))
+    assert_channel_reads(run, stalled)
     assert max(duration for *_, duration in stalled) > THRESHOLD_NS
+    assert run.reported_handler_max_ms("Report.render_GET") > THRESHOLD_NS / 1e6
+    run.assert_reported_blocked("Report.render_GET", "time.sleep(0.15)")
     run.never_sampled("Status.render_GET")
 
 

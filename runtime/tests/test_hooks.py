@@ -83,3 +83,20 @@ def test_the_stream_ends_with_goodbye(recording):
     assert rec.frames[-1].type == wire.GOODBYE
     assert rec.frames[-1].body == {"exitCode": 0, "reason": "exit"}
     assert rec.frames[0].type == wire.HELLO
+
+
+def test_endpoint_clients_and_each_listening_port_are_attributed_to_the_users_protocols(tmp_path):
+    app = APPS / "endpoint_app.py"
+    path = tmp_path / "rec.bin"
+    result = run_shim(["--record", str(path), str(app)])
+    assert result.returncode == 0, result.stderr
+    assert "[b'echo:ping', b'hello']" in result.stdout
+    rec = Recording.read(path)
+    for handler in ("SlowClient.dataReceived", "GreetedClient.dataReceived", "Echo.connectionMade", "Greeter.connectionMade"):
+        site = rec.site_named(handler)
+        assert (site["file"], site["line"]) == (str(app), first_line_of(app, handler))
+        assert [e for e in rec.events if e[1] == site["id"] and e[0] == wire.KIND_IO_READ], f"no read at {handler}"
+    slow_reads = [e[3] for e in rec.events_at("SlowClient.dataReceived", wire.KIND_IO_READ)]
+    assert max(slow_reads) > 90e6, "the client's blocking read is its own event"
+    read_sites = {rec.sites[site]["name"] for kind, site, _, _ in rec.events if kind == wire.KIND_IO_READ}
+    assert "_WrappingProtocol.dataReceived" not in read_sites, "the endpoint's wrapper is not the handler"

@@ -1,6 +1,7 @@
 """The shim never changes what the app does: exit status, output, exceptions, argv, __main__; and it
 launches scripts, modules, twist and twistd (foreground and daemonised)."""
 import json
+import re
 import signal
 import sys
 import time
@@ -74,6 +75,23 @@ def test_report_names_the_blocking_lines(tmp_path):
     assert f"blocking_app.py:{line_of(app, 'CPU LINE')}" in stalls
 
 
+def test_report_holds_each_stall_for_its_whole_duration(tmp_path):
+    # Stalls a little over the threshold: their samples and their end are drained in the same flush.
+    app = APPS / "short_stalls_app.py"
+    record = tmp_path / "rec.bin"
+    result = run_shim(["--record", str(record), "--report", str(app)], cwd=APPS)
+    assert result.returncode == 0, result.stderr
+    rec = Recording.read(record)
+    events = {(start, site): duration for _, site, start, duration in rec.events}
+    stalled = {(stall["callbackStart"], stall["site"]) for stall in rec.stalls}
+    assert len(stalled) >= 2, "the watchdog sampled most of the three stalls"
+    expected_ms = sum(events[key] for key in stalled) / 1e6
+    stalls = result.stderr.split("Where the reactor was blocked")[1]
+    held = re.search(rf"^  short_stalls_app.py:{line_of(app, 'SHORT STALL LINE')}  +short_stall +~([\d.]+) ms$", stalls, re.M)
+    assert held, result.stderr
+    assert abs(float(held.group(1)) - expected_ms) < 1, result.stderr
+
+
 @pytest.mark.parametrize("limit,expected", [("50", 3), ("1000", 0)])
 def test_fail_over_turns_a_clean_exit_into_status_3(limit, expected):
     result = run_shim(["--fail-over", limit, str(APPS / "blocking_app.py")])
@@ -120,6 +138,14 @@ def test_twistd_in_the_foreground(tmp_path):
     rec = Recording.read(record)
     assert rec.events_at("slow_tac_handler", wire.KIND_TIMER)
     assert rec.frames[-1].type == wire.GOODBYE
+
+
+def test_twistd_fail_over_is_said_on_the_original_stderr(tmp_path):
+    # twistd replaces sys.stderr with a logger that is no longer observed when the shim speaks at exit.
+    result = run_shim(["--fail-over", "50", *twistd_command(), "-n", "--pidfile=", "-y", str(APPS / "app.tac")],
+                      cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert "over --fail-over 50 ms" in result.stderr
 
 
 def test_twistd_daemonised_records_from_the_daemon(tmp_path):

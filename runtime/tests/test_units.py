@@ -5,6 +5,7 @@ import threading
 from array import array
 
 import pytest
+from twisted.internet import task
 
 from reactorscope import config, wire
 from reactorscope.clock import ManualClock
@@ -41,6 +42,7 @@ def test_sites_resolve_every_kind_of_callable():
     assert sites.callable(Handler().method) == sites.callable(Handler.method)
     assert sites.callable(functools.partial(plain_function)) == function_site
     assert sites.callable(LoopingLike(plain_function)) == function_site
+    assert sites.callable(task.LoopingCall.withCount(plain_function)) == function_site, "not Twisted's closure"
     assert sites.row(sites.callable(Handler()))[3].endswith("__call__")
     builtin = sites.callable(len)
     assert sites.row(builtin)[2:] == ("", "builtins.len")
@@ -117,12 +119,30 @@ def test_a_full_buffer_drops_and_counts():
     assert rec.events_dropped == 200
 
 
-def test_the_report_shares_a_stall_between_its_lines():
-    summary = Summary(sample_interval_ns=5_000_000)
-    summary.add_stall_samples([(10, 1, 1, 60, [(2, 5)]), (10, 1, 1, 65, [(2, 5)]), (10, 1, 1, 70, [(2, 9)])])
+@pytest.mark.parametrize("event_first", [False, True])
+def test_the_report_shares_a_stall_between_its_lines(event_first):
+    # The sender may drain a stall's end event before, with or after its samples.
+    summary = Summary(sample_interval_ns=5_000_000, stall_threshold_ns=50_000_000)
+    samples = [(10, 1, 1, 60, [(2, 5)]), (10, 1, 1, 65, [(2, 5)]), (10, 1, 1, 70, [(2, 9)])]
+    if not event_first:
+        summary.add_stall_samples(samples)
     summary.add_events(array("I", [1]), array("B", [1]), array("q", [10]), array("q", [90_000_000]))
+    if event_first:
+        summary.add_stall_samples(samples)
     assert summary.stalled_lines() == {(2, 5): 60_000_000, (2, 9): 30_000_000}
     assert summary.max_ns == 90_000_000
+
+
+def test_web_requests_are_reported_handlers_but_not_what_held_the_reactor():
+    summary = Summary(sample_interval_ns=5_000_000, stall_threshold_ns=50_000_000)
+    summary.add_events(array("I", [1, 2, 3]), array("B", [wire.KIND_IO_READ, wire.KIND_WEB_REQUEST, wire.KIND_DEFERRED]),
+                       array("q", [10, 11, 12]), array("q", [90_000_000, 80_000_000, 70_000_000]))
+    assert sorted(summary.handlers) == [1, 2], "Deferred callbacks are not handlers"
+    assert summary.max_ns == 90_000_000
+    sites = SiteTable()
+    for name in ("HTTPChannel.dataReceived", "Page.render_GET", "callback"):
+        sites.named(name)
+    assert "its time is in that read's row too" in summary.render(sites)
 
 
 @pytest.mark.parametrize("address", ["tcp:127.0.0.1:80", "tcp:localhost:1", "tcp:[::1]:9", "unix:/tmp/x.sock"])

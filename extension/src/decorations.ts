@@ -41,9 +41,18 @@ export function registerDecorations(context: vscode.ExtensionContext, model: Tel
       if (inFile(h)) add(handlers, h.line, Math.max(h.maxMs, h.p99Ms), 'handler');
       for (const b of h.blockingLines) if (b.file === file) add(lines, b.line, b.heldMs, 'line');
     }
-    handlerTints.forEach((type, i) => editor.setDecorations(type, handlers[i] ?? []));
-    lineTints.forEach((type, i) => editor.setDecorations(type, lines[i] ?? []));
+    // Only what changed: telemetry changes several times a second, and setting decorations re-renders the
+    // editor each time (seen to keep a Reactor Timeline opened meanwhile from ever loading).
+    const wanted = [...handlers, ...lines];
+    const before = painted.get(editor) ?? [];
+    const now = wanted.map((ranges) => ranges.map((d) => d.range.start.line).join(','));
+    [...handlerTints, ...lineTints].forEach((type, i) => {
+      if (before[i] !== now[i]) editor.setDecorations(type, wanted[i] ?? []);
+    });
+    painted.set(editor, now);
   };
+  /** Per editor, the lines each tint was last set on. */
+  const painted = new WeakMap<vscode.TextEditor, string[]>();
   const paintAll = (): void => vscode.window.visibleTextEditors.forEach(paint);
   context.subscriptions.push(
     ...handlerTints,

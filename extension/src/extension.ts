@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ServerInfo, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
+import type { HotspotInfo, ServerInfo, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
 import type { ServerStatus } from '../../protocol/serverStatus';
 import { listeningApps } from './attach';
 import { Commands, registerCommand } from './commands';
@@ -22,12 +22,14 @@ import { registerTimelinePanel } from './timeline/panel';
 export interface ReactorScopeApi {
   serverStatus(): ServerStatus;
   serverInfo(): Promise<ServerInfo>;
-  /** The app the last Run command started, if any. */
+  /** The app started last (Run commands or a debug configuration), if any. */
   lastRun(): RunningApp | undefined;
   /** Every session of the running telemetry server. */
   sessions(): Promise<SessionInfo[]>;
   /** A session's time range as the timeline gets it. */
   timeline(params: TimelineParams): Promise<TimelineData | undefined>;
+  /** Handlers of one session (or of all), as the tree, diagnostics and lenses show them. */
+  hotspots(sessionId?: number): Promise<HotspotInfo[]>;
 }
 
 let telemetryServer: TelemetryServer | undefined;
@@ -40,14 +42,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   const recordings = vscode.Uri.joinPath(context.globalStorageUri, 'recordings');
   const runner = new AppRunner(context.asAbsolutePath('runtime'), server, recordings.fsPath);
   const appOutput = vscode.window.createOutputChannel('Reactor Scope: App');
-  let lastRun: RunningApp | undefined;
   context.subscriptions.push(server, runner, appOutput);
   /** Runs an app with its output in the "Reactor Scope: App" channel (Run Current File, Run...). */
   const runInOutput = async (spec: LaunchSpec): Promise<void> => {
     appOutput.show(true);
     const label = launchLabel(spec);
     try {
-      lastRun = await runner.launch(spec, outputChannelSink(appOutput, label));
+      await runner.launch(spec, outputChannelSink(appOutput, label));
     } catch (error) {
       void vscode.window.showErrorMessage(`Reactor Scope: could not run ${label}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -126,9 +127,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   return {
     serverStatus: () => server.status,
     serverInfo: () => server.info(),
-    lastRun: () => lastRun,
+    lastRun: () => runner.last,
     sessions: () => server.sessions(),
     timeline: (params) => server.timeline(params),
+    hotspots: (sessionId) => server.hotspots(sessionId),
   };
 }
 

@@ -63,6 +63,8 @@ function newRecording(folder: string, label: string): string {
  */
 export class AppRunner implements vscode.Disposable {
   private readonly running = new Set<RunningApp>();
+  /** The app the latest launch started (undefined when it could not start), from a command or a debug configuration. */
+  last: RunningApp | undefined;
 
   constructor(
     private readonly runtimeDir: string,
@@ -73,6 +75,7 @@ export class AppRunner implements vscode.Disposable {
 
   /** Starts the app; undefined when it could not start, which `sink.exited` has already said. */
   async launch(spec: LaunchSpec, sink: AppSink): Promise<RunningApp | undefined> {
+    this.last = undefined;
     const target = spec.program ?? spec.module;
     if (!target) throw new Error('a launch needs "program" (a script) or "module"');
     const resource = spec.program ? vscode.Uri.file(spec.program) : undefined;
@@ -130,6 +133,7 @@ export class AppRunner implements vscode.Disposable {
     });
     const app: RunningApp = { label, process: child, exited, recording };
     this.running.add(app);
+    this.last = app;
     void exited.then(() => this.running.delete(app));
     return app;
   }

@@ -59,7 +59,8 @@ export class TelemetryServer implements vscode.Disposable {
       debug: { module: this.serverModule, transport: TransportKind.ipc, options: debugOptions },
     };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: 'file', language: 'python' }],
+      // Twisted's .tac files are Python (package.json says so too, for editors that know no better).
+      documentSelector: [{ scheme: 'file', language: 'python' }, { scheme: 'file', pattern: '**/*.tac' }],
       outputChannel: this.output,
       initializationOptions: this.settings(),
     };

@@ -28,21 +28,62 @@ const DEFAULT_SETTINGS: ServerSettings = { slowThresholdMs: 50, historyMemoryMb:
 const connection = createConnection(ProposedFeatures.all);
 const info: ServerInfo = { pid: process.pid, node: process.version, version: REACTORSCOPE_VERSION, startedAt: Date.now() };
 let settings = DEFAULT_SETTINGS;
-let published = new Set<string>();
+/**
+ * The editor is told at once when a warning, a note or a lens appears or goes; when only the figures in them
+ * change (every call of a busy handler changes them), at most every FIGURES_INTERVAL_MS: re-rendering the
+ * editor several times a second for a count is noise, and keeps the workbench busy.
+ */
+const FIGURES_INTERVAL_MS = 2000;
+const published = new Map<string, string>();
+let figuresSentAt = 0;
+
+let figuresLater: NodeJS.Timeout | undefined;
 
 const telemetry = new Telemetry(settings, (sessions) => {
-  publishDiagnostics();
   void connection.sendNotification(DidChangeTelemetryNotification.type, { sessions });
-  // Ask the client to fetch lenses again: the figures under them changed.
-  void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+  showInEditor();
 });
 
-function publishDiagnostics(): void {
+/** Diagnostics and lenses; figures held back now are sent when the interval is up, so the last ones show. */
+function showInEditor(): void {
+  const figuresDue = Date.now() - figuresSentAt >= FIGURES_INTERVAL_MS;
+  const shapeChanged = publishDiagnostics(figuresDue);
+  if (figuresDue) figuresSentAt = Date.now();
+  if (shapeChanged || figuresDue) {
+    // Ask the client to fetch lenses again: what is under them changed.
+    void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+  }
+  if (!figuresDue && !figuresLater) {
+    figuresLater = setTimeout(() => {
+      figuresLater = undefined;
+      showInEditor();
+    }, figuresSentAt + FIGURES_INTERVAL_MS - Date.now());
+  }
+}
+
+/** Where each diagnostic sits, without its text: what makes a change worth showing at once. */
+function shapeOf(diagnostics: Diagnostic[]): string {
+  return diagnostics.map((d) => `${d.code}:${d.severity}:${d.range.start.line}`).join(',');
+}
+
+/** Publishes what changed shape, and (with `figuresToo`) what changed only in its text; says if shapes changed. */
+function publishDiagnostics(figuresToo: boolean): boolean {
   const byUri = diagnosticsByUri(telemetry.hotspots(), settings.slowThresholdMs);
-  const empty: Diagnostic[] = [];
-  for (const uri of published) if (!byUri.has(uri)) void connection.sendDiagnostics({ uri, diagnostics: empty });
-  for (const [uri, diagnostics] of byUri) void connection.sendDiagnostics({ uri, diagnostics });
-  published = new Set(byUri.keys());
+  let shapeChanged = false;
+  for (const uri of published.keys()) {
+    if (byUri.has(uri)) continue;
+    void connection.sendDiagnostics({ uri, diagnostics: [] });
+    published.delete(uri);
+    shapeChanged = true;
+  }
+  for (const [uri, diagnostics] of byUri) {
+    const shape = shapeOf(diagnostics);
+    const changed = published.get(uri) !== shape;
+    if (changed || figuresToo) void connection.sendDiagnostics({ uri, diagnostics });
+    published.set(uri, shape);
+    shapeChanged ||= changed;
+  }
+  return shapeChanged;
 }
 
 connection.onInitialize((params) => {

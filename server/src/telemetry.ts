@@ -29,6 +29,8 @@ interface Session {
   twisted?: string;
   lagMs?: number;
   utilization?: number;
+  /** The process's exit status as its launcher saw it. */
+  exitStatus?: number;
 }
 
 export class Telemetry implements DebugSocketHandler {
@@ -99,10 +101,17 @@ export class Telemetry implements DebugSocketHandler {
     return session.id;
   }
 
-  /** The extension saw a launched process end: a session still waiting for it will never connect. */
+  /**
+   * The extension saw a launched process end, with its status (a shell's: 128 + signal when killed). A session
+   * still waiting for it will never connect; one without a GOODBYE (killed, or a twistd that kills itself with
+   * the signal that stopped it) gets its exit status from here.
+   */
   launchEnded(launchId: number, exitCode: number | null, problem?: string): void {
     const session = this.sessions.get(launchId);
-    if (!session || session.state !== 'waiting') return;
+    if (!session) return;
+    session.exitStatus = exitCode ?? undefined;
+    this.changed();
+    if (session.state !== 'waiting') return;
     session.state = 'ended';
     session.problem = problem ?? `the app exited with status ${exitCode ?? 'unknown'} before its reactor started`;
     this.changed();
@@ -206,7 +215,7 @@ export class Telemetry implements DebugSocketHandler {
         state: s.state,
         reactor: s.reactor,
         twisted: s.twisted,
-        exitCode: summary.goodbye?.exitCode,
+        exitCode: summary.goodbye?.exitCode ?? s.exitStatus,
         problem: s.problem,
         eventsStored: summary.eventsStored,
         droppedEvents: summary.droppedEvents,

@@ -384,7 +384,7 @@ test('blockingLineOf names the line a sampled callback was caught in most; an un
   const line = store.blockingLineOf(100 * MS, 1);
   assert.deepEqual({ ...line, heldNs: Math.round(line?.heldNs ?? 0) }, { site: 2, file: '/app/util.py', name: 'helper', line: 33, samples: 2, heldNs: Math.round((200 * MS * 2) / 3) });
   assert.equal(store.blockingLineOf(400 * MS, 1), undefined);
-  assert.equal(store.blockingLineOf(100 * MS, 2), undefined, 'the same start with another site is another callback');
+  assert.equal(store.blockingLineOf(100 * MS, 3), undefined, 'the same start with a site the stacks never ran through');
 });
 
 test('a web request render is a handler, with the lines its stalls were sampled in; line totals are not doubled', () => {
@@ -400,6 +400,8 @@ test('a web request render is a handler, with the lines its stalls were sampled 
   assert.deepEqual(hotspots.map((h) => [h.name, h.count, h.maxNs]), [['HTTPChannel.dataReceived', 1, 220 * MS], ['Page.render_GET', 1, 210 * MS]]);
   for (const h of hotspots) assert.deepEqual(h.blockingLines.map((b) => [b.file, b.line, b.heldNs]), [['/app/site.py', 12, 220 * MS]]);
   assert.deepEqual(store.blockingLines().map((b) => [b.line, b.heldNs]), [[12, 220 * MS]], 'each held ns counted once');
+  assert.equal(store.blockingLineOf(0, 2)?.line, 12, 'the render, nested in the sampled read, blocked where the read did');
+  assert.equal(store.blockingLineOf(300 * MS, 2), undefined, 'a later render ran in no sampled callback');
 });
 
 test('nested steps of the user\'s code are handlers; nested steps of library code are not', () => {

@@ -355,17 +355,23 @@ export class TimelineCharts {
       section.dataset.lanes = model.lanes.join('|');
       section.dataset.binned = String(model.binned);
       const slowest = this.slowestInView(1)[0];
-      const element = slowest ? this.elementOf(slowest) : undefined;
-      if (slowest && element) {
-        // Where the slowest bar is drawn, in the canvas' CSS pixels: the tests click there.
-        section.dataset.slowestX = element.x.toFixed(1);
-        section.dataset.slowestY = element.y.toFixed(1);
-        section.dataset.slowestHandler = slowest.handler ? `${slowest.handler.name} ${slowest.handler.file}:${slowest.handler.line}` : '';
-        section.dataset.slowestMs = (slowest.durationNs / 1e6).toFixed(1);
-      } else {
-        for (const key of ['slowestX', 'slowestY', 'slowestHandler', 'slowestMs']) delete section.dataset[key];
-      }
+      this.publishBar(section, 'slowest', slowest);
+      this.publishBar(section, 'highlighted', this.slowestInView(Infinity).find((bar) => bar.highlighted));
       this.callbacks.canvas.setAttribute('aria-label', callbacksLabel(model, slowest));
+    }
+  }
+
+  /**
+   * Where a bar is drawn (the canvas' CSS pixels), its handler and duration, as `data-<prefix>-*` attributes
+   * of the section: the tests click there.
+   */
+  private publishBar(section: HTMLElement, prefix: string, bar: CallbackBar | undefined): void {
+    const element = bar ? this.elementOf(bar) : undefined;
+    const fields = { X: element?.x.toFixed(1), Y: element?.y.toFixed(1), Ms: bar && (bar.durationNs / 1e6).toFixed(1),
+      Handler: bar?.handler && `${bar.handler.name} ${bar.handler.file}:${bar.handler.line}` };
+    for (const [field, value] of Object.entries(fields)) {
+      if (element && value !== undefined) section.dataset[`${prefix}${field}`] = value;
+      else delete section.dataset[`${prefix}${field}`];
     }
   }
 

@@ -63,7 +63,8 @@ function setWindow(window: TimeWindow): void {
 }
 
 const view = new PanelView(root, {
-  toggleFollow: () => setWindow(state.window.mode === 'follow' ? { mode: 'range', ...rangeOf(charts.xWindow()) } : { mode: 'follow', spanMs: DEFAULT_FOLLOW_SPAN_MS }),
+  // Follow and whole session both move with the data: Pause holds the window where it is.
+  toggleFollow: () => setWindow(state.window.mode === 'range' ? { mode: 'follow', spanMs: DEFAULT_FOLLOW_SPAN_MS } : { mode: 'range', ...rangeOf(charts.xWindow()) }),
   whole: () => setWindow({ mode: 'whole' }),
   zoom: (factor) => setWindow(zoomWindow(charts.xWindow(), factor)),
   clearHighlight: () => {

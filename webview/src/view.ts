@@ -51,7 +51,7 @@ export class PanelView {
     const toolbar = element('div');
     toolbar.className = 'toolbar';
     toolbar.setAttribute('role', 'toolbar');
-    this.follow = button('follow', 'Follow', 'Follow the live session (F)', () => actions.toggleFollow());
+    this.follow = button('follow', 'Follow', '', () => actions.toggleFollow());
     toolbar.append(
       this.follow,
       button('whole', 'Whole session', 'Show the whole session (Home)', () => actions.whole()),
@@ -93,8 +93,10 @@ export class PanelView {
   }
 
   renderWindow(window: TimeWindow): void {
+    const moving = window.mode !== 'range';
     this.follow.setAttribute('aria-pressed', String(window.mode === 'follow'));
-    this.follow.textContent = window.mode === 'follow' ? 'Pause' : 'Follow';
+    this.follow.textContent = moving ? 'Pause' : 'Follow';
+    this.follow.title = moving ? 'Hold the window where it is (F)' : 'Follow the live session (F)';
     this.follow.dataset.mode = window.mode;
   }
 

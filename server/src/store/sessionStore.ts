@@ -746,11 +746,12 @@ export class SessionStore {
   }
 
   /**
-   * One callback the watchdog sampled, by its start and site, with the line it was sampled in most: where it
-   * blocked. Undefined when it was not sampled, or is no longer among the recent stalls.
+   * One callback the watchdog sampled, by its start and site (or a nested one, by the sampled callback it ran
+   * in), with the line it was sampled in most: where it blocked. Undefined when it was not sampled, or is no
+   * longer among the recent stalls.
    */
   blockingLineOf(start: number, site: number): BlockingLine | undefined {
-    const record = this.stalls.get(`${start}:${site}`);
+    const record = this.stalls.get(`${start}:${site}`) ?? this.stallAround(start, site);
     if (!record) return undefined;
     let top: { site: number; line: number; samples: number } | undefined;
     for (const line of record.lines.values()) if (!top || line.samples > top.samples) top = line;
@@ -758,6 +759,16 @@ export class SessionStore {
     const where = this.sites.get(top.site);
     const heldNs = (record.heldNs() * top.samples) / record.lineSamples;
     return { site: top.site, file: where?.file ?? '', name: where?.name ?? '', line: top.line, samples: top.samples, heldNs };
+  }
+
+  /** For a nested callback (a render_GET, a coroutine step): the stalled callback it ran in, whose stacks show it. */
+  private stallAround(start: number, site: number): StallRecord | undefined {
+    for (const record of this.stalls.values()) {
+      this.resolveDuration(record);
+      const end = record.start + (record.durationNs ?? Infinity);
+      if (start >= record.start && start < end && record.stacks.some((stack) => stack.some(([s]) => s === site))) return record;
+    }
+    return undefined;
   }
 
   get eventsStored(): number {

@@ -1,3 +1,5 @@
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { SessionInfo } from '../../../protocol/lsp';
 import type { ReactorScopeApi } from '../../../extension/src/extension';
@@ -112,4 +114,27 @@ export function newestEndedSession(api: ReactorScopeApi, label?: string): Promis
     const newest = (await api.sessions()).at(-1);
     return newest?.state === 'ended' && (label === undefined || newest.label === label) ? newest : undefined;
   });
+}
+
+/** 1-based line of the only line of `file` that contains `text`. */
+export function lineOf(file: string, text: string): number {
+  const found = readFileSync(file, 'utf8').split('\n').flatMap((line, i) => (line.includes(text) ? [i + 1] : []));
+  assert.equal(found.length, 1, `${text} is on one line of ${file}`);
+  return found[0] ?? 0;
+}
+
+/**
+ * The line Python gives a function (`co_firstlineno`), found by its qualified name: `Class.method` is the first
+ * `def method` after `class Class`; a decorated function starts at its first decorator.
+ */
+export function definitionLine(file: string, qualname: string): number {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const parts = qualname.split('.');
+  const name = parts.pop() ?? '';
+  let from = 0;
+  for (const cls of parts) from = lines.findIndex((line, i) => i >= from && new RegExp(`^\\s*class ${cls}\\b`).test(line));
+  let at = lines.findIndex((line, i) => i >= from && new RegExp(`^\\s*(async )?def ${name}\\(`).test(line));
+  assert.ok(from >= 0 && at >= 0, `${qualname} is defined in ${file}`);
+  while (at > 0 && /^\s*@/.test(lines[at - 1] ?? '')) at--;
+  return at + 1;
 }

@@ -1,16 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { activated, extension, newestEndedSession, screenshot, sidebarTree, waitFor } from './helpers';
-
-/** 1-based line of the only line of `file` that contains `text`. */
-function lineOf(file: string, text: string): number {
-  const lines = readFileSync(file, 'utf8').split('\n');
-  const found = lines.flatMap((line, i) => (line.includes(text) ? [i + 1] : []));
-  assert.equal(found.length, 1, `${text} is on one line of ${file}`);
-  return found[0] ?? 0;
-}
+import { activated, extension, lineOf, newestEndedSession, screenshot, sidebarTree, waitFor } from './helpers';
 
 const interpreters: [string, (root: string) => string, RegExp][] = [
   ['the newest Twisted (.venv)', (root) => path.join(root, '.venv/bin/python'), /^2[6-9]\./],

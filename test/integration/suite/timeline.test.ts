@@ -1,5 +1,4 @@
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LaunchSpec } from '../../../extension/src/run';
@@ -8,6 +7,7 @@ import {
   clickInWebview,
   clickSidebarRow,
   extension,
+  lineOf,
   newestEndedSession,
   pressInWebview,
   readWebviews,
@@ -16,13 +16,6 @@ import {
   waitFor,
   type WebviewSnapshot,
 } from './helpers';
-
-/** 1-based line of the only line of `file` that contains `text`. */
-function lineOf(file: string, text: string): number {
-  const found = readFileSync(file, 'utf8').split('\n').flatMap((line, i) => (line.includes(text) ? [i + 1] : []));
-  assert.equal(found.length, 1, `${text} is on one line of ${file}`);
-  return found[0] ?? 0;
-}
 
 async function timelineView(): Promise<WebviewSnapshot | undefined> {
   return (await readWebviews()).find((v) => v.view === 'timeline');
@@ -186,6 +179,8 @@ describe('timeline panel', () => {
     const api = await activated();
     await vscode.commands.executeCommand('reactorscope.showTimeline');
     const follow = (await timelineView())?.testids.follow;
+    // F pauses a moving window (follow, whole session) and follows a held one.
+    if (follow?.data.mode === 'whole') await pressInWebview('chart-callbacks', 'f');
     if (follow?.data.mode !== 'follow') await pressInWebview('chart-callbacks', 'f');
     const spec: LaunchSpec = { program: path.join(root, 'runtime/tests/apps/ticking_app.py'), args: ['8', 'storm'] };
     await vscode.commands.executeCommand('reactorscope.run', spec);

@@ -1,6 +1,6 @@
 /** package.json, the code's command ids and the README's tables describe one set of contributions. */
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Commands, SETTING_NAMES, SETTINGS_SECTION, Views } from '../../extension/src/ids';
@@ -68,4 +68,26 @@ test('the code reads exactly the settings package.json declares', () => {
 test('the code provides exactly the views package.json declares', () => {
   const declared = Object.values(manifest.contributes.views).flat().map((v) => v.id).sort();
   assert.deepEqual(Object.values(Views).sort(), declared);
+});
+
+test('the walkthrough links only declared commands and settings, and its media ship in the package', () => {
+  const walkthroughs = (manifest.contributes as unknown as { walkthroughs: { steps: { description: string; media: { image?: string; markdown?: string }; completionEvents?: string[] }[] }[] }).walkthroughs;
+  assert.equal(walkthroughs.length, 1);
+  const commands = new Set(declaredCommands.map((c) => c.command));
+  const steps = walkthroughs[0]?.steps ?? [];
+  assert.ok(steps.length >= 4);
+  for (const step of steps) {
+    const links = [...step.description.matchAll(/\(command:([\w.]+)(?:\?%22([\w.]+)%22)?\)/g)];
+    assert.ok(links.length > 0, `a step links something to do: ${step.description}`);
+    for (const [, command, setting] of links) {
+      if (command === 'workbench.action.openSettings') assert.ok(setting && setting.replace(`${SETTINGS_SECTION}.`, '') in Object.fromEntries(SETTING_NAMES.map((n) => [n, 1])), `setting ${setting}`);
+      else assert.ok(commands.has(command ?? ''), `command ${command}`);
+    }
+    for (const event of step.completionEvents ?? []) {
+      const [kind, id] = event.split(':');
+      if (kind === 'onCommand') assert.ok(commands.has(id ?? ''), event);
+      else assert.ok(kind === 'onSettingChanged' && (id ?? '').startsWith(`${SETTINGS_SECTION}.`), event);
+    }
+    for (const file of [step.media.image, step.media.markdown]) if (file) assert.ok(existsSync(join(root, file)), `${file} exists`);
+  }
 });

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { activated, manifest } from './helpers';
+import { activated, EXTENSION_ID, manifest, screenshot, waitFor } from './helpers';
 
 describe('commands', () => {
   it('registers exactly the commands package.json declares', async () => {
@@ -13,5 +13,17 @@ describe('commands', () => {
       .sort();
     assert.ok(declared.length > 0);
     assert.deepEqual(registered, declared);
+  });
+});
+
+describe('walkthrough', () => {
+  it('opens "Find the callback that blocks your reactor" on the Welcome page', async () => {
+    await activated();
+    await vscode.commands.executeCommand('workbench.action.openWalkthrough', `${EXTENSION_ID}#firstRun`, false);
+    const tab = await waitFor('the Welcome page', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label === 'Welcome'));
+    assert.ok(tab.isActive);
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // let the step's media paint
+    await screenshot('walkthrough');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 });

@@ -17,6 +17,7 @@ import {
   lineOf,
   pressInWebview,
   readWebviews,
+  screenshot,
   waitFor,
   type WebviewSnapshot,
 } from './helpers';
@@ -178,6 +179,11 @@ describe('the examples, end to end', () => {
         assert.equal(bars.highlightedHandler, `${example.handler} ${file}:${handlerLine}`);
         await clickInWebview('chart-callbacks', Number(bars.highlightedX), Number(bars.highlightedY));
         await waitFor(`the click to open ${example.file}:${blockingLine}`, () => editorAt(file, blockingLine));
+        if (interpreter.how === 'command') {
+          await vscode.commands.executeCommand('workbench.action.closePanel');
+          await new Promise((resolve) => setTimeout(resolve, 500)); // let the tints and lenses paint
+          await screenshot(`example-${path.parse(example.file).name}`);
+        }
 
         // Stop: SIGINT, which Twisted turns into reactor.stop().
         if (debugSession) await vscode.debug.stopDebugging(debugSession);

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { HotspotInfo, SessionInfo } from '../../protocol/lsp';
 import { formatMs } from '../../protocol/format';
+import { describeExit } from './exitStatus';
 import { Views } from './ids';
 import type { TelemetryModel } from './model';
 
@@ -16,7 +17,7 @@ function openCommand(file: string, line: number): vscode.Command {
 }
 
 function sessionDescription(s: SessionInfo): string {
-  const state = s.state === 'ended' ? `exited ${s.exitCode ?? '?'}` : s.state;
+  const state = s.state === 'ended' ? (s.exitCode === undefined ? 'ended' : describeExit(s.exitCode)) : s.state;
   return [s.pid ? `pid ${s.pid}` : undefined, s.reactor, state, s.problem].filter(Boolean).join(' · ');
 }
 

@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { describeExit } from './exitStatus';
 import { resolveInterpreter } from './interpreter';
 import { preflight } from './preflight';
 import { readSettings } from './settings';
@@ -167,7 +168,7 @@ export function outputChannelSink(output: vscode.OutputChannel, label: string): 
         output.appendLine(problem);
         void vscode.window.showErrorMessage(`Reactor Scope: ${problem}`);
       } else if (code !== 0 && code !== null) {
-        void vscode.window.showWarningMessage(`Reactor Scope: ${label} exited with status ${code}; see the "Reactor Scope: App" output.`);
+        void vscode.window.showWarningMessage(`Reactor Scope: ${label} ${describeExit(code)}; what it measured is kept. See the "Reactor Scope: App" output.`);
       }
     },
   };

@@ -1,0 +1,124 @@
+/**
+ * When things go wrong: the app crashes, the app is killed, two apps run at once. Each case says clearly what
+ * happened and keeps what was measured.
+ */
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ReactorScopeApi } from '../../../extension/src/extension';
+import { activated, extension, lineOf, readWebviews, sidebarTree, waitFor } from './helpers';
+
+/** Writes a small app into dist-test/ and returns its path. */
+async function app(name: string, lines: string[]): Promise<string> {
+  const file = path.join(extension().extensionPath, 'dist-test', name);
+  await vscode.workspace.fs.writeFile(vscode.Uri.file(file), Buffer.from(`${lines.join('\n')}\n`));
+  return file;
+}
+
+/** A twisted app that blocks in `blocker` 150 ms every 300 ms, then does `then` after `seconds` (or runs on). */
+function stallingApp(then: string[]): string[] {
+  return [
+    'import sys, time',
+    'from twisted.internet import reactor, task',
+    'def blocker():',
+    '    time.sleep(0.15)  # the blocking line',
+    'task.LoopingCall(blocker).start(0.3)',
+    ...then,
+  ];
+}
+
+async function liveSession(api: ReactorScopeApi, pid: number | undefined): Promise<number> {
+  const session = await waitFor('the session to go live with a stall', async () => {
+    const live = (await api.sessions()).find((s) => s.pid === pid && s.state === 'live');
+    return live && (await api.hotspots(live.id)).some((h) => h.name === 'blocker' && h.blockingLines.length) ? live : undefined;
+  });
+  return session.id;
+}
+
+function summary(hotspots: { name: string; count: number; maxMs: number }[]): string[] {
+  return hotspots.map((h) => `${h.name} ${h.count} ${h.maxMs.toFixed(3)}`).sort();
+}
+
+describe('faults', () => {
+  let api: ReactorScopeApi;
+  let python: string;
+
+  before(async () => {
+    api = await activated();
+    python = path.join(extension().extensionPath, '.venv/bin/python');
+  });
+
+  afterEach(async () => {
+    await vscode.commands.executeCommand('reactorscope.stop');
+  });
+
+  it('an app that crashes: its exit status is shown, what it measured stays', async function () {
+    this.timeout(60_000);
+    const file = await app('crash_app.py', stallingApp([
+      'reactor.callLater(1.0, reactor.stop)',
+      'reactor.run()',
+      'raise RuntimeError("the app crashed after its reactor stopped")',
+    ]));
+    await vscode.commands.executeCommand('reactorscope.run', { program: file, python });
+    const run = await waitFor('the app to start', () => api.lastRun());
+    const id = await liveSession(api, run.process.pid);
+    assert.equal(await run.exited, 1, 'the status Python gives an uncaught exception');
+    const ended = await waitFor('the session to end', async () => (await api.sessions()).find((s) => s.id === id && s.state === 'ended'));
+    assert.equal(ended.exitCode, 1);
+    const blocker = (await api.hotspots(id)).find((h) => h.name === 'blocker');
+    assert.equal(blocker?.blockingLines[0]?.line, lineOf(file, 'the blocking line'), 'what was measured stays');
+    await vscode.commands.executeCommand('workbench.view.extension.reactorscope');
+    const rows = await waitFor('the tree to say how it ended', async () => {
+      const tree = await sidebarTree();
+      return tree.find((row) => row.text.startsWith('crash_app.py')) ? tree : undefined;
+    });
+    assert.match(rows.find((row) => row.text.startsWith('crash_app.py'))?.text ?? '', /· exited 1$/);
+  });
+
+  it('an app that is killed: the session says so, keeps its data, and its recording reads back', async function () {
+    this.timeout(60_000);
+    const file = await app('killed_app.py', stallingApp(['reactor.run()']));
+    await vscode.commands.executeCommand('reactorscope.run', { program: file, python });
+    const run = await waitFor('the app to start', () => api.lastRun());
+    const id = await liveSession(api, run.process.pid);
+    run.process.kill('SIGKILL');
+    assert.equal(await run.exited, 137);
+    const ended = await waitFor('the session to end', async () => (await api.sessions()).find((s) => s.id === id && s.state === 'ended' && s.exitCode !== undefined));
+    assert.equal(ended.exitCode, 137);
+    await vscode.commands.executeCommand('workbench.view.extension.reactorscope');
+    await waitFor('the tree to say it was killed', async () => ((await sidebarTree()).some((row) => /^killed_app\.py.*· killed by SIGKILL$/.test(row.text)) ? true : undefined));
+    const measured = await api.hotspots(id);
+    assert.ok(measured.some((h) => h.name === 'blocker' && h.count > 0), 'what was measured stays');
+    assert.ok(run.recording);
+    const recorded = await vscode.commands.executeCommand<number>('reactorscope.openRecording', vscode.Uri.file(run.recording));
+    const fromRecording = await api.hotspots(recorded);
+    // The recording holds every whole flush the process wrote before it died; the live stream the same frames.
+    assert.deepEqual(summary(fromRecording), summary(measured));
+    const session = (await api.sessions()).find((s) => s.id === recorded);
+    assert.equal(session?.problem, undefined, 'a killed process leaves whole frames only');
+  });
+
+  it('two apps at once: two live sessions, each its own lane group on one timeline', async function () {
+    this.timeout(60_000);
+    const first = await app('first_app.py', stallingApp(['reactor.run()']));
+    const second = await app('second_app.py', stallingApp(['reactor.run()']));
+    await vscode.commands.executeCommand('reactorscope.run', { program: first, python });
+    const a = await waitFor('the first app', () => api.lastRun());
+    await vscode.commands.executeCommand('reactorscope.run', { program: second, python });
+    const b = await waitFor('the second app', () => (api.lastRun() !== a ? api.lastRun() : undefined));
+    await Promise.all([liveSession(api, a.process.pid), liveSession(api, b.process.pid)]);
+    await vscode.commands.executeCommand('reactorscope.showTimeline');
+    const lanes = await waitFor('both lane groups', async () => {
+      const view = (await readWebviews()).find((v) => v.view === 'timeline');
+      const labels = view?.testids['chart-callbacks']?.data.lanes?.split('|') ?? [];
+      return labels.includes(`pid ${a.process.pid} · timers`) && labels.includes(`pid ${b.process.pid} · timers`) ? labels : undefined;
+    });
+    assert.equal(lanes.length, 12, 'six lanes each');
+    const tree = await sidebarTree();
+    for (const name of ['first_app.py', 'second_app.py']) {
+      assert.ok(tree.some((row) => row.text.startsWith(name) && row.text.endsWith('live')), `${name} is live in the tree`);
+    }
+    await vscode.commands.executeCommand('reactorscope.stop');
+    assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0]);
+  });
+});

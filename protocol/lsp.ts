@@ -66,7 +66,12 @@ export interface SessionInfo {
   /** Why the connection ended abnormally (wrong token, protocol error...), if it did. */
   problem: string | undefined;
   eventsStored: number;
+  /** Events the server dropped from its history to stay under its memory cap (the statistics keep them). */
   droppedEvents: number;
+  /** Events the app measured but could not send: no server to take them, or one too slow (its own count). */
+  appDroppedEvents: number;
+  /** What the user should know about the data: callbacks the app dropped, a reconnection and what it missed. */
+  note: string | undefined;
   /** Loop lag of the latest sample and the share of the latest window the reactor was busy. */
   lagMs: number | undefined;
   utilization: number | undefined;

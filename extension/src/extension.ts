@@ -8,6 +8,7 @@ import { registerDecorations } from './decorations';
 import { registerHotspotsTree } from './hotspotsTree';
 import { SETTINGS_SECTION } from './ids';
 import { openAt } from './navigation';
+import { registerNotices } from './notices';
 import { slowest } from './slowest';
 import { TelemetryModel } from './model';
 import { registerDebugger } from './debugAdapter';
@@ -59,6 +60,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   registerStatusBar(context, server, model);
   const onDidSelectHandler = registerHotspotsTree(context, model);
   registerDecorations(context, model);
+  registerNotices(context, model);
   registerTimelinePanel(context, { server, model, onDidSelectHandler });
   registerDebugger(context, runner);
   registerCommand(context, Commands.restartServer, () => server.restart());

@@ -18,7 +18,7 @@ function openCommand(file: string, line: number): vscode.Command {
 
 function sessionDescription(s: SessionInfo): string {
   const state = s.state === 'ended' ? (s.exitCode === undefined ? 'ended' : describeExit(s.exitCode)) : s.state;
-  return [s.pid ? `pid ${s.pid}` : undefined, s.reactor, state, s.problem].filter(Boolean).join(' · ');
+  return [s.pid ? `pid ${s.pid}` : undefined, s.reactor, state, s.problem, s.note].filter(Boolean).join(' · ');
 }
 
 /** Sessions, then their handlers by time blocked, then the lines where each was sampled blocking. */
@@ -46,6 +46,7 @@ class HotspotsProvider implements vscode.TreeDataProvider<Node> {
       const item = new vscode.TreeItem(node.session.label, vscode.TreeItemCollapsibleState.Expanded);
       item.description = sessionDescription(node.session);
       item.iconPath = new vscode.ThemeIcon(node.session.state === 'live' ? 'pulse' : 'debug-stop');
+      item.tooltip = [node.session.label, sessionDescription(node.session)].join('\n');
       item.contextValue = 'session';
       return item;
     }

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { CallbackSource, HotspotInfo, LaunchTicket, ServerSettings, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
 import { jsonify } from '../../protocol/timeline';
-import { type Frame, ProtocolError, StreamDecoder } from '../../protocol/wire';
+import { type Frame, Gauge, ProtocolError, StreamDecoder } from '../../protocol/wire';
 import { attachToShim, DebugSocket, type DebugSocketHandler, sameToken, type ShimConnection, type SocketKind } from './debugSocket';
 import { SessionStore } from './store/sessionStore';
 
@@ -31,6 +31,8 @@ interface Session {
   utilization?: number;
   /** The process's exit status as its launcher saw it. */
   exitStatus?: number;
+  /** The app's own count of events it could not send (its eventsDropped gauge). */
+  appDropped: number;
 }
 
 export class Telemetry implements DebugSocketHandler {
@@ -139,6 +141,7 @@ export class Telemetry implements DebugSocketHandler {
       token,
       state: 'waiting',
       store: new SessionStore({ memoryCapBytes }),
+      appDropped: 0,
     };
     this.sessions.set(id, session);
     this.changed();
@@ -186,6 +189,9 @@ export class Telemetry implements DebugSocketHandler {
       const { reactor, twisted } = frame.metadata;
       if (typeof reactor === 'string') session.reactor = reactor;
       if (typeof twisted === 'string') session.twisted = twisted;
+    } else if (frame.type === 'gauges') {
+      const dropped = frame.values.find(([id]) => id === Gauge.eventsDropped)?.[1];
+      if (dropped !== undefined) session.appDropped = dropped;
     } else if (frame.type === 'loop') {
       const window = frame.busyNs + frame.idleNs;
       if (window > 0) session.utilization = frame.busyNs / window;
@@ -219,6 +225,8 @@ export class Telemetry implements DebugSocketHandler {
         problem: s.problem,
         eventsStored: summary.eventsStored,
         droppedEvents: summary.droppedEvents,
+        appDroppedEvents: s.appDropped,
+        note: noteOf(s),
         lagMs: s.lagMs,
         utilization: s.utilization,
       };
@@ -298,4 +306,12 @@ export class Telemetry implements DebugSocketHandler {
     if (this.changeTimer) clearTimeout(this.changeTimer);
     await Promise.all([...this.sockets.values()].map(async (socket) => (await socket).close()));
   }
+}
+
+/** What a session's user should know about its data, in one line; undefined when all is well. */
+function noteOf(session: Session): string | undefined {
+  if (session.appDropped > 0) {
+    return `the app dropped ${session.appDropped.toLocaleString('en-US')} callbacks it measured: the telemetry server did not take them in time`;
+  }
+  return undefined;
 }

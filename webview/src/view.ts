@@ -83,7 +83,10 @@ export class PanelView {
         const ids = [...this.sessionsBox.querySelectorAll<HTMLInputElement>('input:checked')].map((b) => Number(b.value));
         this.actions.chooseSessions(ids);
       });
-      const dropped = s.droppedEvents ? ` · ${s.droppedEvents} oldest events dropped from history` : '';
+      const dropped = [
+        s.droppedEvents ? ` · ${s.droppedEvents} oldest callbacks dropped from history` : '',
+        s.appDroppedEvents ? ` · ${s.appDroppedEvents} callbacks dropped by the app` : '',
+      ].join('');
       label.append(box, ` ${s.label} (${sessionName(s, s.id)}, ${s.state}${dropped})`);
       return label;
     });

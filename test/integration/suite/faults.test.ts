@@ -30,7 +30,7 @@ function stallingApp(then: string[]): string[] {
 async function liveSession(api: ReactorScopeApi, pid: number | undefined): Promise<number> {
   const session = await waitFor('the session to go live with a stall', async () => {
     const live = (await api.sessions()).find((s) => s.pid === pid && s.state === 'live');
-    return live && (await api.hotspots(live.id)).some((h) => h.name === 'blocker' && h.blockingLines.length) ? live : undefined;
+    return live && (await api.hotspots(live.id)).some((h) => h.name === 'blocker' && h.count > 0 && h.blockingLines.length) ? live : undefined;
   });
   return session.id;
 }
@@ -96,6 +96,27 @@ describe('faults', () => {
     assert.deepEqual(summary(fromRecording), summary(measured));
     const session = (await api.sessions()).find((s) => s.id === recorded);
     assert.equal(session?.problem, undefined, 'a killed process leaves whole frames only');
+  });
+
+  it('a telemetry server too slow for the app: the app drops what it cannot send, counts it, and the session says how many', async function () {
+    this.timeout(90_000);
+    const { pid: serverPid } = await api.serverInfo();
+    const program = path.join(extension().extensionPath, 'runtime/tests/apps/ticking_app.py');
+    await vscode.commands.executeCommand('reactorscope.run', { program, args: ['30', 'storm'], python });
+    const run = await waitFor('the app to start', () => api.lastRun());
+    await waitFor('the storm to go live', async () => (await api.sessions()).find((s) => s.pid === run.process.pid && s.state === 'live' && s.eventsStored > 0));
+    // A consumer that stops reading: the server, frozen for 6 s while the app sends a storm of callbacks.
+    process.kill(serverPid, 'SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    process.kill(serverPid, 'SIGCONT');
+    const session = await waitFor('the session to count what the app dropped', async () =>
+      (await api.sessions()).find((s) => s.pid === run.process.pid && s.appDroppedEvents > 0), 30_000);
+    assert.match(session.note ?? '', /^the app dropped [\d,]+ callbacks it measured: the telemetry server did not take them in time$/);
+    await vscode.commands.executeCommand('workbench.view.extension.reactorscope');
+    await waitFor('the tree to say so', async () => ((await sidebarTree()).some((row) => row.text.startsWith('ticking_app.py') && row.text.includes('the app dropped')) ? true : undefined));
+    console.log(`    slow consumer: the app dropped ${session.appDroppedEvents} callbacks while the server was frozen for 6 s`);
+    await vscode.commands.executeCommand('reactorscope.stop');
+    assert.equal(await run.exited, 0, 'the app itself was not disturbed');
   });
 
   it('two apps at once: two live sessions, each its own lane group on one timeline', async function () {

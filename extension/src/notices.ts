@@ -1,0 +1,21 @@
+import * as vscode from 'vscode';
+import type { TelemetryModel } from './model';
+
+/**
+ * Tells the user, once per session, what its data lacks: callbacks the app dropped because the telemetry
+ * server did not take them in time, or a reconnection after the server restarted. The tree keeps saying it.
+ */
+export function registerNotices(context: vscode.ExtensionContext, model: TelemetryModel): void {
+  const told = new Set<string>();
+  context.subscriptions.push(
+    model.onDidChange(() => {
+      for (const session of model.sessions) {
+        // One message per session and kind of note (the figures in it keep changing).
+        const key = `${session.id}:${session.note?.replace(/[\d,]+/g, '#')}`;
+        if (!session.note || told.has(key)) continue;
+        told.add(key);
+        void vscode.window.showWarningMessage(`Reactor Scope: ${session.label} (pid ${session.pid ?? '?'}): ${session.note}.`);
+      }
+    }),
+  );
+}

@@ -111,6 +111,18 @@ export namespace DidChangeTelemetryNotification {
   export const type = new NotificationType<{ sessions: number }>(method);
 }
 
+/**
+ * Client -> server request, after the server restarted: take over a launch the previous server prepared, at its
+ * address and with its token, so the app (still running) reconnects. `droppedBefore` is the app's drop count
+ * the previous server last saw, so the note can say what was missed in between.
+ */
+export namespace AdoptLaunchRequest {
+  export const method = 'reactorscope/adoptLaunch';
+  export const type = new RequestType<{ label: string; address: string; token: string; droppedBefore: number }, { launchId: number }, void>(
+    method,
+  );
+}
+
 /** Client -> server request: attach to a shim listening in attach mode (its address and token). */
 export namespace AttachRequest {
   export const method = 'reactorscope/attach';

@@ -61,6 +61,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   const onDidSelectHandler = registerHotspotsTree(context, model);
   registerDecorations(context, model);
   registerNotices(context, model);
+  context.subscriptions.push(
+    // A new server knows no launch: hand it the running apps, with the drop counts the model last saw.
+    server.onDidStart(() => void runner.adoptRunning((id) => model.sessions.find((s) => s.id === id)?.appDroppedEvents ?? 0)),
+  );
   registerTimelinePanel(context, { server, model, onDidSelectHandler });
   registerDebugger(context, runner);
   registerCommand(context, Commands.restartServer, () => server.restart());

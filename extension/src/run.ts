@@ -7,6 +7,7 @@ import { describeExit } from './exitStatus';
 import { resolveInterpreter } from './interpreter';
 import { preflight } from './preflight';
 import { readSettings } from './settings';
+import type { LaunchTicket } from '../../protocol/lsp';
 import type { TelemetryServer } from './telemetryServer';
 
 /** What to run: a script (`program`) or a module (`python -m`), as a launch.json configuration says it. */
@@ -41,6 +42,8 @@ export interface RunningApp {
   exited: Promise<number | null>;
   /** The run's recording (`--record`), unless recording is off. */
   recording: string | undefined;
+  /** Where and with what the app's shim connects; the session id changes when a restarted server takes it over. */
+  ticket: LaunchTicket;
 }
 
 /** Recordings kept in the recordings folder; older ones are deleted when a new run starts. */
@@ -128,15 +131,32 @@ export class AppRunner implements vscode.Disposable {
         const status = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : null);
         sink.info(`[${label} exited with ${code ?? signal}]`);
         sink.exited(status);
-        void this.server.launchEnded(ticket.launchId, status);
+        void this.server.launchEnded(app.ticket.launchId, status);
         resolve(status);
       });
     });
-    const app: RunningApp = { label, process: child, exited, recording };
+    const app: RunningApp = { label, process: child, exited, recording, ticket };
     this.running.add(app);
     this.last = app;
     void exited.then(() => this.running.delete(app));
     return app;
+  }
+
+  /**
+   * Hands the running apps to a server that just started (after one died, or a restart): it listens where the
+   * apps' shims reconnect, and knows their tokens. `droppedBefore` is what the last server saw them drop.
+   */
+  async adoptRunning(droppedBefore: (launchId: number) => number): Promise<void> {
+    for (const app of this.running) {
+      const { address, token, launchId } = app.ticket;
+      try {
+        app.ticket = { address, token, launchId: await this.server.adoptLaunch(app.label, address, token, droppedBefore(launchId)) };
+      } catch (error) {
+        void vscode.window.showWarningMessage(
+          `Reactor Scope: the restarted telemetry server could not take ${app.label} back (${error instanceof Error ? error.message : String(error)}); the app runs on, and its recording keeps everything.`,
+        );
+      }
+    }
   }
 
   /** Stops every app started from here (SIGINT first, as Ctrl+C would; the shim flushes on the way out). */

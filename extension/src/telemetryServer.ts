@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
+  AdoptLaunchRequest,
   AttachRequest,
   type CallbackSource,
   CallbackSourceRequest,
@@ -38,6 +39,9 @@ export class TelemetryServer implements vscode.Disposable {
   private current: ServerStatus = { state: 'stopped' };
   private readonly statusEmitter = new vscode.EventEmitter<ServerStatus>();
   readonly onDidChangeStatus = this.statusEmitter.event;
+  private readonly startEmitter = new vscode.EventEmitter<void>();
+  /** A server started, the first or a new one (restarted by command or after it died): it knows no launch yet. */
+  readonly onDidStart = this.startEmitter.event;
   private readonly telemetryEmitter = new vscode.EventEmitter<void>();
   /** Sessions or their data changed on the server (at most every 150 ms). */
   readonly onDidChangeTelemetry = this.telemetryEmitter.event;
@@ -66,20 +70,34 @@ export class TelemetryServer implements vscode.Disposable {
     };
     const client = new LanguageClient('reactorscope', 'Reactor Scope Telemetry Server', serverOptions, clientOptions);
     this.client = client;
+    let started = false;
     client.onDidChangeState(({ newState }) => {
-      if (newState === State.Stopped && this.client === client) this.setStatus({ state: 'stopped', reason: 'the server exited' });
+      if (this.client !== client) return;
+      if (newState === State.Stopped) this.setStatus({ state: 'stopped', reason: 'the server exited' });
+      if (newState === State.Starting) this.setStatus({ state: 'starting' });
+      // The language client restarts a server that died on its own: the same client, running again.
+      if (newState === State.Running && started) void this.announceRunning(client, true);
     });
     this.setStatus({ state: 'starting' });
     try {
       await client.start();
       client.onNotification(DidChangeTelemetryNotification.type, () => this.telemetryEmitter.fire());
-      const info = await client.sendRequest(ServerInfoRequest.type);
-      this.setStatus({ state: 'running', pid: info.pid });
+      started = true;
+      await this.announceRunning(client, false);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.output.error(`Telemetry server failed to start: ${reason}`);
       this.setStatus({ state: 'stopped', reason });
     }
+  }
+
+  /** A server runs (again): its status, then `onDidStart` so running launches are handed over to it. */
+  private async announceRunning(client: LanguageClient, restarted: boolean): Promise<void> {
+    const info = await client.sendRequest(ServerInfoRequest.type);
+    if (this.client !== client) return;
+    this.setStatus({ state: 'running', pid: info.pid });
+    if (restarted) this.output.warn(`Telemetry server restarted after it stopped on its own (pid ${info.pid}).`);
+    this.startEmitter.fire();
   }
 
   async restart(): Promise<void> {
@@ -116,6 +134,10 @@ export class TelemetryServer implements vscode.Disposable {
     return this.running().sendRequest(HotspotsRequest.type, { sessionId });
   }
 
+  async adoptLaunch(label: string, address: string, token: string, droppedBefore: number): Promise<number> {
+    return (await this.running().sendRequest(AdoptLaunchRequest.type, { label, address, token, droppedBefore })).launchId;
+  }
+
   async attach(address: string, token: string, label: string): Promise<number> {
     return (await this.running().sendRequest(AttachRequest.type, { address, token, label })).sessionId;
   }
@@ -147,6 +169,7 @@ export class TelemetryServer implements vscode.Disposable {
   dispose(): void {
     void this.stop();
     this.statusEmitter.dispose();
+    this.startEmitter.dispose();
     this.telemetryEmitter.dispose();
   }
 

@@ -5,10 +5,10 @@
  * Nothing received is executed: frames are decoded into data and handed on.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { encodeAttach, type Frame, ProtocolError, StreamDecoder } from '../../protocol/wire';
 
 /** How long a new connection has to prove the token. */
@@ -105,24 +105,35 @@ export class DebugSocket {
     private readonly privateDir: string | undefined,
   ) {}
 
-  static async listen(kind: SocketKind, authorize: Authorize, handler: DebugSocketHandler): Promise<DebugSocket> {
+  /**
+   * Listens on a new address of `kind`, or on `address` again: a restarted server takes over its predecessor's
+   * address, so that the apps still running reconnect to it.
+   */
+  static async listen(kind: SocketKind, authorize: Authorize, handler: DebugSocketHandler, address?: string): Promise<DebugSocket> {
     const server = net.createServer((socket) => serveStream(socket, authorize, handler));
-    if (kind === 'unix') {
-      // mkdtemp makes the folder 0700: only this user can reach the socket inside it.
-      const dir = mkdtempSync(join(tmpdir(), 'reactorscope-'));
-      const path = join(dir, 'debug.sock');
-      await new Promise<void>((resolve, reject) => {
+    const listening = (...args: unknown[]): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(path, resolve);
+        (server.listen as (...a: unknown[]) => void)(...args, resolve);
       });
-      return new DebugSocket(server, `unix:${path}`, dir);
+    if (kind === 'unix') {
+      let path: string;
+      if (address) {
+        path = address.slice('unix:'.length);
+        // The folder a killed predecessor made may still be there with its socket file: reuse it, 0700 again.
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        chmodSync(dirname(path), 0o700);
+        rmSync(path, { force: true });
+      } else {
+        // mkdtemp makes the folder 0700: only this user can reach the socket inside it.
+        path = join(mkdtempSync(join(tmpdir(), 'reactorscope-')), 'debug.sock');
+      }
+      await listening(path);
+      return new DebugSocket(server, `unix:${path}`, dirname(path));
     }
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', resolve);
-    });
-    const { port } = server.address() as net.AddressInfo;
-    return new DebugSocket(server, `tcp:127.0.0.1:${port}`, undefined);
+    const port = address ? parseTcpAddress(address).port : 0;
+    await listening(port, '127.0.0.1');
+    return new DebugSocket(server, `tcp:127.0.0.1:${(server.address() as net.AddressInfo).port}`, undefined);
   }
 
   async close(): Promise<void> {

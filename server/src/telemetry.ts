@@ -33,12 +33,15 @@ interface Session {
   exitStatus?: number;
   /** The app's own count of events it could not send (its eventsDropped gauge). */
   appDropped: number;
+  /** Set for a launch taken over from a previous server, with the app's drop count that server last saw. */
+  adopted?: { droppedBefore: number };
 }
 
 export class Telemetry implements DebugSocketHandler {
   private readonly sessions = new Map<number, Session>();
   private readonly byConnection = new Map<number, Session>();
-  private readonly sockets = new Map<SocketKind, Promise<DebugSocket>>();
+  /** By kind (new launches) or by address (launches taken over from a previous server). */
+  private readonly sockets = new Map<string, Promise<DebugSocket>>();
   private nextSessionId = 1;
   private changeTimer: NodeJS.Timeout | undefined;
 
@@ -62,6 +65,17 @@ export class Telemetry implements DebugSocketHandler {
     const socket = await this.socket(this.settings.socketKind);
     const session = this.newSession(label);
     return { address: socket.address, token: session.token, launchId: session.id };
+  }
+
+  /**
+   * A launch of the previous server, taken over after a restart: same address, same token. Its history before
+   * the restart is not here (it is in the run's recording); the note says so, and what the app dropped since.
+   */
+  async adoptLaunch(label: string, address: string, token: string, droppedBefore: number): Promise<number> {
+    await this.socket(address.startsWith('unix:') ? 'unix' : 'tcp', address);
+    const session = this.newSession(label, token);
+    session.adopted = { droppedBefore };
+    return session.id;
   }
 
   /** Attach mode: connect to a listening shim with its token; its stream becomes a new session. */
@@ -148,11 +162,13 @@ export class Telemetry implements DebugSocketHandler {
     return session;
   }
 
-  private socket(kind: SocketKind): Promise<DebugSocket> {
-    let socket = this.sockets.get(kind);
+  /** The socket new launches of `kind` get, or the one at `address` (a predecessor's, taken over). */
+  private socket(kind: SocketKind, address?: string): Promise<DebugSocket> {
+    const key = address ?? kind;
+    let socket = this.sockets.get(key);
     if (!socket) {
-      socket = DebugSocket.listen(kind, (token) => this.sessionForToken(token) !== undefined, this);
-      this.sockets.set(kind, socket);
+      socket = DebugSocket.listen(kind, (token) => this.sessionForToken(token) !== undefined, this, address);
+      this.sockets.set(key, socket);
     }
     return socket;
   }
@@ -310,8 +326,14 @@ export class Telemetry implements DebugSocketHandler {
 
 /** What a session's user should know about its data, in one line; undefined when all is well. */
 function noteOf(session: Session): string | undefined {
+  const count = (n: number): string => n.toLocaleString('en-US');
+  if (session.adopted) {
+    if (session.state === 'waiting') return 'the telemetry server restarted: waiting for the app to reconnect';
+    const missed = Math.max(0, session.appDropped - session.adopted.droppedBefore);
+    return `reconnected after the telemetry server restarted: ${count(missed)} callbacks measured meanwhile were dropped, and the history before the restart is in the run's recording`;
+  }
   if (session.appDropped > 0) {
-    return `the app dropped ${session.appDropped.toLocaleString('en-US')} callbacks it measured: the telemetry server did not take them in time`;
+    return `the app dropped ${count(session.appDropped)} callbacks it measured: the telemetry server did not take them in time`;
   }
   return undefined;
 }

@@ -143,3 +143,35 @@ describe('faults', () => {
     assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0]);
   });
 });
+
+describe('the telemetry server dies mid-run', () => {
+  it('the app runs on; a new server takes it back and says what was missed', async function () {
+    this.timeout(90_000);
+    const api = await activated();
+    const root = extension().extensionPath;
+    const program = path.join(root, 'runtime/tests/apps/ticking_app.py');
+    await vscode.commands.executeCommand('reactorscope.run', { program, args: ['30'], python: path.join(root, '.venv/bin/python') });
+    const run = await waitFor('the app to start', () => api.lastRun());
+    await waitFor('the app to go live', async () => (await api.sessions()).find((s) => s.pid === run.process.pid && s.state === 'live' && s.eventsStored > 0));
+    const { pid: deadServer } = await api.serverInfo();
+    process.kill(deadServer, 'SIGKILL');
+    const { pid: newServer } = await waitFor('a new telemetry server', async () => {
+      const info = await api.serverInfo();
+      return info.pid !== deadServer ? info : undefined;
+    }, 30_000);
+    assert.notEqual(newServer, deadServer);
+    const after = await waitFor('the app to reconnect to the new server', async () =>
+      (await api.sessions()).find((s) => s.pid === run.process.pid && s.state === 'live' && s.eventsStored > 0), 30_000);
+    assert.match(after.note ?? '', /^reconnected after the telemetry server restarted: [\d,]+ callbacks measured meanwhile were dropped, and the history before the restart is in the run's recording$/);
+    console.log(`    server killed: ${after.note}`);
+    // The app's reactor was never held by the shim meanwhile: its loop lag stayed that of an idle reactor.
+    const range = await api.timeline({ sessionId: after.id, maxPoints: 1000 });
+    const worstLagMs = Math.max(...(range?.lag.max ?? [0])) / 1e6;
+    console.log(`    worst loop lag after the reconnection: ${worstLagMs.toFixed(1)} ms`);
+    assert.ok(worstLagMs < 1000, `the reactor kept turning (worst lag ${worstLagMs} ms)`);
+    await vscode.commands.executeCommand('reactorscope.stop');
+    assert.equal(await run.exited, 0);
+    const ended = await waitFor('the session to end', async () => (await api.sessions()).find((s) => s.id === after.id && s.state === 'ended'));
+    assert.equal(ended.exitCode, 0);
+  });
+});

@@ -111,16 +111,23 @@ export namespace DidChangeTelemetryNotification {
   export const type = new NotificationType<{ sessions: number }>(method);
 }
 
+/** A launch of a previous server: its label, address and token, and the app's drop count that server last saw. */
+export interface AdoptedLaunch {
+  label: string;
+  address: string;
+  token: string;
+  droppedBefore: number;
+}
+
 /**
- * Client -> server request, after the server restarted: take over a launch the previous server prepared, at its
- * address and with its token, so the app (still running) reconnects. `droppedBefore` is the app's drop count
- * the previous server last saw, so the note can say what was missed in between.
+ * Client -> server request, after the server restarted: take over the launches the previous server prepared,
+ * at their addresses and with their tokens, so the apps (still running) reconnect. All in one request: every
+ * token is known before the server listens, so no app reconnecting early is refused. Answers the new session
+ * ids, in order.
  */
-export namespace AdoptLaunchRequest {
-  export const method = 'reactorscope/adoptLaunch';
-  export const type = new RequestType<{ label: string; address: string; token: string; droppedBefore: number }, { launchId: number }, void>(
-    method,
-  );
+export namespace AdoptLaunchesRequest {
+  export const method = 'reactorscope/adoptLaunches';
+  export const type = new RequestType<{ launches: AdoptedLaunch[] }, { launchIds: number[] }, void>(method);
 }
 
 /** Client -> server request: attach to a shim listening in attach mode (its address and token). */

@@ -147,15 +147,17 @@ export class AppRunner implements vscode.Disposable {
    * apps' shims reconnect, and knows their tokens. `droppedBefore` is what the last server saw them drop.
    */
   async adoptRunning(droppedBefore: (launchId: number) => number): Promise<void> {
-    for (const app of this.running) {
-      const { address, token, launchId } = app.ticket;
-      try {
-        app.ticket = { address, token, launchId: await this.server.adoptLaunch(app.label, address, token, droppedBefore(launchId)) };
-      } catch (error) {
-        void vscode.window.showWarningMessage(
-          `Reactor Scope: the restarted telemetry server could not take ${app.label} back (${error instanceof Error ? error.message : String(error)}); the app runs on, and its recording keeps everything.`,
-        );
-      }
+    const apps = [...this.running];
+    if (!apps.length) return;
+    try {
+      const ids = await this.server.adoptLaunches(
+        apps.map(({ label, ticket }) => ({ label, address: ticket.address, token: ticket.token, droppedBefore: droppedBefore(ticket.launchId) })),
+      );
+      apps.forEach((app, i) => (app.ticket = { ...app.ticket, launchId: ids[i] ?? app.ticket.launchId }));
+    } catch (error) {
+      void vscode.window.showWarningMessage(
+        `Reactor Scope: the restarted telemetry server could not take the running apps back (${error instanceof Error ? error.message : String(error)}); they run on, and their recordings keep everything.`,
+      );
     }
   }
 

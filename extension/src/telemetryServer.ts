@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import {
-  AdoptLaunchRequest,
+  type AdoptedLaunch,
+  AdoptLaunchesRequest,
   AttachRequest,
   type CallbackSource,
   CallbackSourceRequest,
@@ -134,8 +135,8 @@ export class TelemetryServer implements vscode.Disposable {
     return this.running().sendRequest(HotspotsRequest.type, { sessionId });
   }
 
-  async adoptLaunch(label: string, address: string, token: string, droppedBefore: number): Promise<number> {
-    return (await this.running().sendRequest(AdoptLaunchRequest.type, { label, address, token, droppedBefore })).launchId;
+  async adoptLaunches(launches: AdoptedLaunch[]): Promise<number[]> {
+    return (await this.running().sendRequest(AdoptLaunchesRequest.type, { launches })).launchIds;
   }
 
   async attach(address: string, token: string, label: string): Promise<number> {

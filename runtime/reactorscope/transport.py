@@ -2,7 +2,13 @@
 
 Every peer proves the per-session token. Sockets are loopback TCP or Unix sockets only. Sends have a short
 timeout: a slow or vanished peer costs the sender thread at most that, never the reactor, and its data is
-dropped and counted. Nothing received is executed: the only frame read is ATTACH, compared to the token.
+dropped and counted. Nothing received is executed: the only frame read is ATTACH, compared to the token; in
+connect mode the server sends nothing, and the socket is read only to see it close (bytes are discarded).
+
+The telemetry server closes a connection whose HELLO has a token it does not know, at once (server/src/
+debugSocket.ts); it never closes one it accepted, short of going away. So a connection the server ends
+within REFUSAL_WINDOW_S of our HELLO is a refused token: said once on stderr, then retried with a growing
+backoff. One that ends later is a server gone away (restarted, say): retried at once, quietly.
 """
 from __future__ import annotations
 
@@ -23,6 +29,11 @@ from reactorscope.console import warn
 SEND_TIMEOUT_S = 2.0
 CONNECT_TIMEOUT_S = 1.0
 ATTACH_TIMEOUT_S = 5.0
+FIRST_BACKOFF_S = 0.25
+MAX_BACKOFF_S = 5.0
+# A connection the server ends sooner than this after our HELLO was refused (the real server decides in
+# milliseconds; the sender looks every flush, 50 ms). Later, it had been accepted and the server went away.
+REFUSAL_WINDOW_S = 1.0
 
 Address = Union[Tuple[str, int], str]
 
@@ -64,11 +75,21 @@ def format_address(family: int, address: Any) -> str:
 class Peer:
     """One stream: a socket or a file. Knows how many sites it has been sent."""
 
-    def __init__(self, write: Callable[[bytes], None], close: Callable[[], None], name: str) -> None:
+    def __init__(
+        self,
+        write: Callable[[bytes], None],
+        close: Callable[[], None],
+        name: str,
+        ended_by_other_side: Optional[Callable[[], bool]] = None,
+    ) -> None:
         self._write = write
         self._close = close
+        self._ended_by_other_side = ended_by_other_side
         self.name = name
         self.alive = True
+        # The other side closed or reset the connection (as opposed to our closing it, or a send timing out).
+        self.hung_up = False
+        self.opened_at = 0.0  # when the connection was made (Connector's clock)
         # What this stream has been sent so far (a new connection starts from nothing).
         self.greeted = False
         self.sites_sent = 0
@@ -80,9 +101,18 @@ class Peer:
         try:
             self._write(data)
             return True
-        except (OSError, ValueError):
+        except (OSError, ValueError) as error:
+            if isinstance(error, ConnectionError):  # EPIPE, ECONNRESET: the other side closed first
+                self.hung_up = True
             self.close()
             return False
+
+    def check(self) -> bool:
+        """Whether the peer is still alive, closing it first if the other side has closed its end."""
+        if self.alive and self._ended_by_other_side is not None and self._ended_by_other_side():
+            self.hung_up = True
+            self.close()
+        return self.alive
 
     def close(self) -> None:
         if self.alive:
@@ -103,7 +133,21 @@ def socket_peer(sock: socket.socket, name: str) -> Peer:
             pass
         sock.close()
 
-    return Peer(sock.sendall, close, name)
+    def ended_by_other_side() -> bool:
+        # A look without waiting: EOF or a reset means the other side closed its end. Connect mode's server
+        # sends nothing, so whatever bytes come are read and ignored.
+        try:
+            sock.settimeout(0)
+            try:
+                return sock.recv(4096) == b""
+            finally:
+                sock.settimeout(SEND_TIMEOUT_S)
+        except ConnectionError:
+            return True
+        except (OSError, ValueError):  # BlockingIOError: nothing to read, the connection is open
+            return False
+
+    return Peer(sock.sendall, close, name, ended_by_other_side)
 
 
 def record_peer(path: str, limit_bytes: Optional[int] = None) -> Peer:
@@ -129,20 +173,29 @@ def record_peer(path: str, limit_bytes: Optional[int] = None) -> Peer:
 
 
 class Connector:
-    """Connect mode: keeps one connection to the telemetry server, reconnecting with backoff."""
+    """Connect mode: keeps one connection to the telemetry server, reconnecting with backoff.
+
+    The backoff (FIRST_BACKOFF_S doubling to MAX_BACKOFF_S) grows with every failed connect and every
+    refused token, and starts again once a connection has been accepted. Called from the sender thread only.
+    """
 
     def __init__(self, address: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.family, self.address = parse_address(address)
         self.text = address
         self._clock = clock
-        self._backoff = 0.25
+        self._backoff = FIRST_BACKOFF_S
         self._next_try = 0.0
         self.peer: Optional[Peer] = None
+        self.refusals = 0  # connections the server closed right after our HELLO
 
     def current(self) -> Optional[Peer]:
         """The live peer, connecting first when the last one is gone and the backoff has passed."""
-        if self.peer is not None and self.peer.alive:
-            return self.peer
+        peer = self.peer
+        if peer is not None:
+            if peer.check():
+                return peer
+            self.peer = None
+            self._lost(peer)
         now = self._clock()
         if now < self._next_try:
             return None
@@ -152,12 +205,31 @@ class Connector:
             sock.connect(self.address)
         except OSError:
             sock.close()
-            self._next_try = now + self._backoff
-            self._backoff = min(self._backoff * 2, 5.0)
+            self._wait_longer(now)
             return None
-        self._backoff = 0.25
         self.peer = socket_peer(sock, self.text)
+        self.peer.opened_at = self._clock()
         return self.peer
+
+    def _wait_longer(self, now: float) -> None:
+        self._next_try = now + self._backoff
+        self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
+
+    def _lost(self, peer: Peer) -> None:
+        now = self._clock()
+        if peer.hung_up and now - peer.opened_at < REFUSAL_WINDOW_S:
+            # The server read HELLO (always the first frame we send) and closed at once: it does not know the
+            # token. A restarted server, or the extension registering the token again, may take it later.
+            self.refusals += 1
+            if self.refusals == 1:
+                warn(
+                    f"the telemetry server at {self.text} closed the connection as soon as it read the token: "
+                    "is REACTORSCOPE_TOKEN this session's? (retrying; events are dropped and counted meanwhile)"
+                )
+            self._wait_longer(now)
+        else:
+            # It had been accepted, or we ended it (a send timed out): try again at once, as before.
+            self._backoff = FIRST_BACKOFF_S
 
     def close(self) -> None:
         if self.peer is not None:

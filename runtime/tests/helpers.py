@@ -105,9 +105,14 @@ def json_lines(text: str) -> List[Any]:
 
 class FakeServer:
     """A telemetry server stand-in on a real socket: accepts, decodes, keeps every connection's frames.
-    ``reading=False`` makes it a peer that never reads (a stuck consumer)."""
+    ``reading=False`` makes it a peer that never reads (a stuck consumer). With ``token``, it closes at once
+    any connection whose HELLO has another token, as server/src/debugSocket.ts does (``refused`` counts them).
+    ``hang_up_after_s``: it closes that many seconds after HELLO (at the next data), ``hang_ups`` times in all:
+    a server going away mid-stream."""
 
-    def __init__(self, family: str = "tcp", path: Optional[str] = None, reading: bool = True) -> None:
+    def __init__(
+        self, family: str = "tcp", path: Optional[str] = None, reading: bool = True, token: Optional[str] = None
+    ) -> None:
         import socket
         import threading
 
@@ -124,6 +129,10 @@ class FakeServer:
         self.connections: List[List[wire.Frame]] = []
         self.errors: List[str] = []
         self.close_after_hello = 0  # close this many connections right after their HELLO
+        self.token = token
+        self.refused = 0
+        self.hang_up_after_s: Optional[float] = None
+        self.hang_ups = 1
         self._sockets: List[Any] = []
         self._threading = threading
         threading.Thread(target=self._accept, daemon=True).start()
@@ -142,15 +151,30 @@ class FakeServer:
     def _read(self, conn: Any, frames: List[wire.Frame]) -> None:
         if not self.reading:
             return
+        import time
+
         decoder = wire.StreamDecoder()
+        hello_at: Optional[float] = None
         try:
             while True:
                 data = conn.recv(65536)
                 if not data:
                     return
+                if hello_at is not None and self.hang_up_after_s is not None and self.hang_ups > 0:
+                    if time.monotonic() - hello_at >= self.hang_up_after_s:
+                        self.hang_ups -= 1
+                        conn.close()
+                        return
                 for frame in decoder.feed(data):
                     frames.append(frame)
-                    if frame.type == wire.HELLO and self.close_after_hello > 0:
+                    if frame.type != wire.HELLO:
+                        continue
+                    hello_at = time.monotonic()
+                    if self.token is not None and frame.body["token"] != self.token:
+                        conn.close()  # the real server: socket.destroy() as soon as HELLO is read
+                        self.refused += 1
+                        return
+                    if self.close_after_hello > 0:
                         self.close_after_hello -= 1
                         conn.close()
                         return
@@ -166,6 +190,16 @@ class FakeServer:
                 return True
             time.sleep(0.05)
         return False
+
+    def hang_up(self) -> None:
+        """Ends every connection from this side now (shutdown sends the FIN even while a reader waits)."""
+        import socket
+
+        for conn in self._sockets:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def close(self) -> None:
         self.sock.close()

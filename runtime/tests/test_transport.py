@@ -1,6 +1,7 @@
 """Streaming to a real socket: the token, reconnects, drops when the peer is gone or stuck, attach mode."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -8,8 +9,8 @@ import time
 
 import pytest
 
-from helpers import APPS, FakeServer, Recording, python_env, run_shim
-from reactorscope import wire
+from helpers import APPS, FakeServer, Recording, python_env, run_python, run_shim
+from reactorscope import transport, wire
 
 TOKEN = "test-token-1234"
 TICKING = str(APPS / "ticking_app.py")
@@ -56,11 +57,98 @@ def test_it_reconnects_and_resends_hello_and_every_site(server):
     assert server.wait_for(lambda: len(server.connections) >= 2 and server.connections[1][-1:] and server.connections[1][-1].type == wire.GOODBYE)
     first, second = server.connections[0], server.connections[1]
     assert [f.type for f in first] == [wire.HELLO]
+    # A close right after HELLO is what a refused token looks like: said once, retried after 0.25 s.
+    assert result.stderr == refusal_line(server.address)
     again = Recording(second)
     assert second[0].type == wire.HELLO and second[0].body["token"] == TOKEN
     tick = again.site_named("tick_handler")
     assert again.events_at("tick_handler", wire.KIND_TIMER)
     assert tick["id"] in again.sites  # the site table came again, ids unchanged
+
+
+def refusal_line(address):
+    return (
+        f"reactorscope: the telemetry server at {address} closed the connection as soon as it read the token: "
+        "is REACTORSCOPE_TOKEN this session's? (retrying; events are dropped and counted meanwhile)\n"
+    )
+
+
+def test_a_wrong_token_is_said_once_and_the_app_is_unaffected(tmp_path):
+    server = FakeServer(token=TOKEN)  # closes at once a HELLO with another token, as the real server does
+    record = tmp_path / "rec.bin"
+    try:
+        plain = run_python([TICKING, "2"])
+        wrong = run_shim(["--connect", server.address, "--record", str(record), TICKING, "2"],
+                         env=python_env({"REACTORSCOPE_TOKEN": "stale-token"}))
+    finally:
+        server.close()
+    assert plain.returncode == 0 and plain.stderr == "", plain.stderr
+    assert wrong.returncode == plain.returncode
+    # "ticks N": the count varies from run to run anyway.
+    assert re.sub(r"\d+", "N", wrong.stdout) == re.sub(r"\d+", "N", plain.stdout) == "ticks N\n"
+    assert wrong.stderr == refusal_line(server.address), "one line, said once"
+    # Every connection was refused after its HELLO, and retried with a growing backoff (0.25, 0.5, 1 s: about
+    # 4 connections in 2 s; without it, one every flush or two).
+    assert server.refused >= 2 and server.refused == len(server.connections) <= 6, server.refused
+    assert all([f.type for f in c] == [wire.HELLO] and c[0].body["token"] == "stale-token" for c in server.connections)
+    rec = Recording.read(record)
+    assert rec.events_at("tick_handler", wire.KIND_TIMER), "the recording keeps everything"
+    assert dict(rec.gauges[-1]["values"])[wire.GAUGE_EVENTS_DROPPED] > 0, "what the server refused is counted"
+    lags = [lag for loop in rec.loops for lag in loop["lags"]]
+    assert lags and max(lags) < 1.0e9, f"max loop lag {max(lags) / 1e6:.0f} ms"
+
+
+def test_a_server_that_goes_away_mid_stream_is_retried_quietly(server):
+    server.token = TOKEN
+    server.hang_up_after_s = 1.2  # accepts, reads frames for a while, then closes (a restart, say)
+    result = run_shim(["--connect", server.address, TICKING, "2.5"], env=token_env())
+    assert result.returncode == 0 and result.stdout.startswith("ticks ")
+    assert server.wait_for(lambda: len(server.connections) >= 2 and server.connections[-1][-1:] and server.connections[-1][-1].type == wire.GOODBYE)
+    assert result.stderr == "", "no word about the token"
+    assert server.refused == 0 and len(server.connections) == 2
+    assert Recording(server.connections[0]).events_at("tick_handler", wire.KIND_TIMER)
+    assert Recording(server.connections[1]).events_at("tick_handler", wire.KIND_TIMER)
+
+
+def test_the_connector_backs_off_on_refusals_and_not_after_an_accepted_connection(server, monkeypatch):
+    server.token = TOKEN
+    said = []
+    monkeypatch.setattr(transport, "warn", said.append)
+    now = [1000.0]
+    connector = transport.Connector(server.address, clock=lambda: now[0])
+
+    def greet(token):
+        peer = connector.current()
+        assert peer is not None
+        assert peer.send(wire.PREAMBLE + wire.encode_hello(token, 1, 0, {}))
+        return peer
+
+    def refused_after(wait):
+        """Sends a wrong token, sees the close, then finds how long the connector waits before trying again."""
+        peer = greet("stale-token")
+        assert server.wait_for(lambda: not peer.check()), "the server's close is seen"
+        assert connector.current() is None, "not at once"
+        refused_at = now[0]
+        now[0] = refused_at + wait - 0.01
+        assert connector.current() is None and len(server.connections) == count[0], "not before the backoff"
+        now[0] = refused_at + wait
+        count[0] += 1
+
+    count = [1]
+    for wait in [0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 5.0]:
+        refused_after(wait)
+    assert connector.refusals == 7 and len(said) == 1 and "REACTORSCOPE_TOKEN" in said[0]
+
+    # Accepted, then lost after a while: retried at once, and the backoff starts over.
+    peer = greet(TOKEN)
+    assert server.wait_for(lambda: len(server.connections) == count[0] and server.connections[-1])
+    now[0] += 30
+    assert peer.check()
+    server.hang_up()
+    assert server.wait_for(lambda: not peer.check())
+    count[0] += 1
+    refused_after(0.25)
+    assert len(said) == 1 and server.refused == 8
 
 
 def test_with_no_server_the_app_runs_and_drops_are_counted(tmp_path):

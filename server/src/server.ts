@@ -5,7 +5,7 @@
  */
 import { createConnection, type Diagnostic, ProposedFeatures, TextDocumentSyncKind } from 'vscode-languageserver/node';
 import {
-  AdoptLaunchRequest,
+  AdoptLaunchesRequest,
   AttachRequest,
   CallbackSourceRequest,
   ClearRequest,
@@ -106,9 +106,7 @@ connection.onNotification(DidChangeSettingsNotification.type, (next) => {
 connection.onRequest(ServerInfoRequest.type, () => info);
 connection.onRequest(PrepareLaunchRequest.type, ({ label }) => telemetry.prepareLaunch(label));
 connection.onRequest(SessionsRequest.type, () => telemetry.sessionInfos());
-connection.onRequest(AdoptLaunchRequest.type, async ({ label, address, token, droppedBefore }) => ({
-  launchId: await telemetry.adoptLaunch(label, address, token, droppedBefore),
-}));
+connection.onRequest(AdoptLaunchesRequest.type, async ({ launches }) => ({ launchIds: await telemetry.adoptLaunches(launches) }));
 connection.onRequest(AttachRequest.type, ({ address, token, label }) => ({ sessionId: telemetry.attach(address, token, label) }));
 connection.onRequest(OpenRecordingRequest.type, async ({ path }) => ({ sessionId: await telemetry.openRecording(path) }));
 connection.onRequest(ClearRequest.type, () => ({ cleared: telemetry.clear() }));

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { CallbackSource, HotspotInfo, LaunchTicket, ServerSettings, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
+import type { AdoptedLaunch, CallbackSource, HotspotInfo, LaunchTicket, ServerSettings, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
 import { jsonify } from '../../protocol/timeline';
 import { type Frame, Gauge, ProtocolError, StreamDecoder } from '../../protocol/wire';
 import { attachToShim, DebugSocket, type DebugSocketHandler, sameToken, type ShimConnection, type SocketKind } from './debugSocket';
@@ -68,14 +68,20 @@ export class Telemetry implements DebugSocketHandler {
   }
 
   /**
-   * A launch of the previous server, taken over after a restart: same address, same token. Its history before
-   * the restart is not here (it is in the run's recording); the note says so, and what the app dropped since.
+   * Launches of the previous server, taken over after a restart: same addresses, same tokens. Their history
+   * before the restart is not here (it is in each run's recording); the note says so, and what was dropped.
    */
-  async adoptLaunch(label: string, address: string, token: string, droppedBefore: number): Promise<number> {
-    await this.socket(address.startsWith('unix:') ? 'unix' : 'tcp', address);
-    const session = this.newSession(label, token);
-    session.adopted = { droppedBefore };
-    return session.id;
+  async adoptLaunches(launches: AdoptedLaunch[]): Promise<number[]> {
+    // Every token first, then listen: an app reconnecting at once finds its token known.
+    const ids = launches.map(({ label, token, droppedBefore }) => {
+      const session = this.newSession(label, token);
+      session.adopted = { droppedBefore };
+      return session.id;
+    });
+    for (const address of new Set(launches.map((launch) => launch.address))) {
+      await this.socket(address.startsWith('unix:') ? 'unix' : 'tcp', address);
+    }
+    return ids;
   }
 
   /** Attach mode: connect to a listening shim with its token; its stream becomes a new session. */

@@ -119,6 +119,33 @@ describe('faults', () => {
     assert.equal(await run.exited, 0, 'the app itself was not disturbed');
   });
 
+  it('an app with a wrong token: refused, it runs on unchanged and says so once; the other sessions go on', async function () {
+    this.timeout(60_000);
+    const root = extension().extensionPath;
+    const program = path.join(root, 'runtime/tests/apps/ticking_app.py');
+    await vscode.commands.executeCommand('reactorscope.run', { program, args: ['30'], python });
+    const run = await waitFor('the app to start', () => api.lastRun());
+    const live = await waitFor('it to go live', async () => (await api.sessions()).find((s) => s.pid === run.process.pid && s.state === 'live'));
+    // Another app started by hand against the same server, with a token that is not its session's.
+    const { spawn } = await import('node:child_process');
+    const intruder = spawn(python, ['-m', 'reactorscope', 'run', '--connect', run.ticket.address, program, '2'], {
+      env: { ...process.env, PYTHONPATH: path.join(root, 'runtime'), REACTORSCOPE_TOKEN: 'not-this-sessions-token' },
+    });
+    let stdout = '';
+    let stderr = '';
+    intruder.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    intruder.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise<number | null>((resolve) => intruder.on('exit', (code) => resolve(code)));
+    assert.equal(status, 0, stderr);
+    assert.match(stdout, /^ticks \d+\n$/, 'its own output, unchanged');
+    const refusals = stderr.split('\n').filter((line) => line.includes('closed the connection as soon as it read the token'));
+    assert.equal(refusals.length, 1, stderr);
+    assert.match(refusals[0] ?? '', /^reactorscope: the telemetry server at tcp:127\.0\.0\.1:\d+ closed the connection as soon as it read the token: is REACTORSCOPE_TOKEN this session's\?/);
+    const sessions = await api.sessions();
+    assert.ok(!sessions.some((s) => s.pid === intruder.pid), 'no session for a wrong token');
+    assert.equal(sessions.find((s) => s.id === live.id)?.state, 'live', 'the right one goes on');
+  });
+
   it('two apps at once: two live sessions, each its own lane group on one timeline', async function () {
     this.timeout(60_000);
     const first = await app('first_app.py', stallingApp(['reactor.run()']));

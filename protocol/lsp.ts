@@ -117,6 +117,8 @@ export interface AdoptedLaunch {
   address: string;
   token: string;
   droppedBefore: number;
+  /** The run's recording, to read its history back from (up to the moment of the request). */
+  recording?: string;
 }
 
 /**

@@ -151,7 +151,7 @@ export class AppRunner implements vscode.Disposable {
     if (!apps.length) return;
     try {
       const ids = await this.server.adoptLaunches(
-        apps.map(({ label, ticket }) => ({ label, address: ticket.address, token: ticket.token, droppedBefore: droppedBefore(ticket.launchId) })),
+        apps.map(({ label, ticket, recording }) => ({ label, address: ticket.address, token: ticket.token, droppedBefore: droppedBefore(ticket.launchId), recording })),
       );
       apps.forEach((app, i) => (app.ticket = { ...app.ticket, launchId: ids[i] ?? app.ticket.launchId }));
     } catch (error) {

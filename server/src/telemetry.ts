@@ -33,8 +33,11 @@ interface Session {
   exitStatus?: number;
   /** The app's own count of events it could not send (its eventsDropped gauge). */
   appDropped: number;
-  /** Set for a launch taken over from a previous server, with the app's drop count that server last saw. */
-  adopted?: { droppedBefore: number };
+  /**
+   * Set for a launch taken over from a previous server: the app's drop count that the view already accounts
+   * for, and whether its history before the restart was restored from its recording.
+   */
+  adopted?: { droppedBefore: number; restored: boolean };
 }
 
 export class Telemetry implements DebugSocketHandler {
@@ -72,12 +75,16 @@ export class Telemetry implements DebugSocketHandler {
    * before the restart is not here (it is in each run's recording); the note says so, and what was dropped.
    */
   async adoptLaunches(launches: AdoptedLaunch[]): Promise<number[]> {
-    // Every token first, then listen: an app reconnecting at once finds its token known.
-    const ids = launches.map(({ label, token, droppedBefore }) => {
+    // Every token and history first, then listen: an app reconnecting at once finds its token known, and
+    // nothing it sends after that is already in the recording (it writes a flush there after sending it).
+    const ids: number[] = [];
+    for (const { label, token, droppedBefore, recording } of launches) {
       const session = this.newSession(label, token);
-      session.adopted = { droppedBefore };
-      return session.id;
-    });
+      const restored = recording !== undefined && existsSync(recording) && (await this.readRecording(session, recording)).length === 0;
+      // What the recording holds is not missed: only what the app dropped after the last flush read here.
+      session.adopted = { droppedBefore: restored ? session.appDropped : droppedBefore, restored };
+      ids.push(session.id);
+    }
     for (const address of new Set(launches.map((launch) => launch.address))) {
       await this.socket(address.startsWith('unix:') ? 'unix' : 'tcp', address);
     }
@@ -104,8 +111,19 @@ export class Telemetry implements DebugSocketHandler {
    * stopped; source files missing on this machine are named, and the data still shows.
    */
   async openRecording(path: string): Promise<number> {
-    const bytes = await readFile(path);
     const session = this.newSession(basename(path));
+    const problems = await this.readRecording(session, path);
+    const missing = [...new Set(session.store.hotspots().map((h) => h.file))].filter((file) => file && !existsSync(file));
+    if (missing.length) problems.push(`${missing.length} source file(s) are not on this machine, e.g. ${missing[0]}`);
+    session.state = 'ended';
+    session.problem = problems.length ? problems.join('; ') : undefined;
+    this.changed();
+    return session.id;
+  }
+
+  /** Reads a recording into a session; says what could not be read (a damaged or unfinished file). */
+  private async readRecording(session: Session, path: string): Promise<string[]> {
+    const bytes = await readFile(path);
     const decoder = new StreamDecoder();
     const problems: string[] = [];
     try {
@@ -115,12 +133,7 @@ export class Telemetry implements DebugSocketHandler {
       if (!(error instanceof ProtocolError)) throw error;
       problems.push(`the recording is damaged: ${error.message}; what came before is shown`);
     }
-    const missing = [...new Set(session.store.hotspots().map((h) => h.file))].filter((file) => file && !existsSync(file));
-    if (missing.length) problems.push(`${missing.length} source file(s) are not on this machine, e.g. ${missing[0]}`);
-    session.state = 'ended';
-    session.problem = problems.length ? problems.join('; ') : undefined;
-    this.changed();
-    return session.id;
+    return problems;
   }
 
   /**
@@ -336,7 +349,8 @@ function noteOf(session: Session): string | undefined {
   if (session.adopted) {
     if (session.state === 'waiting') return 'the telemetry server restarted: waiting for the app to reconnect';
     const missed = Math.max(0, session.appDropped - session.adopted.droppedBefore);
-    return `reconnected after the telemetry server restarted: ${count(missed)} callbacks measured meanwhile were dropped, and the history before the restart is in the run's recording`;
+    const history = session.adopted.restored ? 'the history before it was read back from the run\'s recording' : 'the history before it is in the run\'s recording';
+    return `reconnected after the telemetry server restarted (${history}); ${count(missed)} callbacks measured in between were dropped`;
   }
   if (session.appDropped > 0) {
     return `the app dropped ${count(session.appDropped)} callbacks it measured: the telemetry server did not take them in time`;

@@ -6,25 +6,10 @@ import { test } from 'node:test';
 import { EventKind, type Frame, StreamDecoder } from '../../protocol/wire';
 import type { CallbackBins, CallbackEvents, RangeData } from '../../protocol/timeline';
 import { SessionStore } from '../../server/src/store/sessionStore';
+import { eventsFrame, type Row, sitesFrame } from './frames';
 
 const MS = 1_000_000;
 const BIG_CAP = 1024 * 1024 * 1024;
-
-type Row = readonly [start: number, duration: number, site: number, kind: number];
-
-function eventsFrame(rows: readonly Row[]): Frame {
-  return {
-    type: 'events',
-    start: Float64Array.from(rows, (r) => r[0]),
-    duration: Float64Array.from(rows, (r) => r[1]),
-    site: Uint32Array.from(rows, (r) => r[2]),
-    kind: Uint8Array.from(rows, (r) => r[3]),
-  };
-}
-
-function sitesFrame(...sites: [id: number, line: number, file: string, name: string][]): Frame {
-  return { type: 'sites', sites: sites.map(([id, line, file, name]) => ({ id, line, file, name })) };
-}
 
 function stallFrame(callbackStart: number, site: number, kind: number, samples: [number, [number, number][]][]): Frame {
   return { type: 'stall', callbackStart, site, kind, samples: samples.map(([t, stack]) => ({ t, stack })) };

@@ -8,6 +8,7 @@ import type { SessionInfo, TimelineData } from '../../protocol/lsp';
 import { jsonify } from '../../protocol/timeline';
 import { EventKind, type Frame, Gauge } from '../../protocol/wire';
 import { SessionStore } from '../../server/src/store/sessionStore';
+import { eventsFrame, sitesFrame } from './frames';
 import { buildTimeline, cpuPercent, describeBar, formatAxisTime, sessionOffsets } from '../../webview/src/timelineModel';
 import {
   INITIAL_STATE,
@@ -44,22 +45,12 @@ function range(sessionId: number, originWallNs: number, frames: Frame[], maxPoin
   return { ...jsonify(data), sessionId, latestNs: store.latestNs, sites, originWallNs };
 }
 
-const SITES: Frame = { type: 'sites', sites: [{ id: 1, line: 10, file: FILE, name: 'render_GET' }, { id: 2, line: 30, file: FILE, name: 'tick' }] };
-
-function events(rows: [start: number, duration: number, site: number, kind: number][]): Frame {
-  return {
-    type: 'events',
-    start: Float64Array.from(rows, (r) => r[0]),
-    duration: Float64Array.from(rows, (r) => r[1]),
-    site: Uint32Array.from(rows, (r) => r[2]),
-    kind: Uint8Array.from(rows, (r) => r[3]),
-  };
-}
+const SITES = sitesFrame([1, 10, FILE, 'render_GET'], [2, 30, FILE, 'tick']);
 
 test('few callbacks become one bar each, on their kind\'s lane, coloured by how far over the threshold', () => {
   const data = range(1, 5e18, [
     SITES,
-    events([[10 * MS, 2 * MS, 2, EventKind.timer], [20 * MS, 60 * MS, 1, EventKind.ioRead], [100 * MS, 250 * MS, 1, EventKind.ioRead], [400 * MS, 600 * MS, 1, EventKind.deferred]]),
+    eventsFrame([[10 * MS, 2 * MS, 2, EventKind.timer], [20 * MS, 60 * MS, 1, EventKind.ioRead], [100 * MS, 250 * MS, 1, EventKind.ioRead], [400 * MS, 600 * MS, 1, EventKind.deferred]]),
   ]);
   const model = buildTimeline([data], [session(1)], { slowThresholdMs: 50 });
   assert.equal(model.binned, false);
@@ -82,7 +73,7 @@ test('too many callbacks for the budget become bins, each drawn as its longest c
   for (let i = 0; i < 10_000; i++) rows.push([i * 0.1 * MS, 0.01 * MS, 2, EventKind.timer]);
   rows.push([500 * MS, 300 * MS, 1, EventKind.timer]);
   rows.sort((a, b) => a[0] + a[1] - (b[0] + b[1]));
-  const data = range(1, 0, [SITES, events(rows)], 100);
+  const data = range(1, 0, [SITES, eventsFrame(rows)], 100);
   const model = buildTimeline([data], [session(1)], { slowThresholdMs: 50 });
   assert.equal(model.binned, true);
   assert.ok(model.callbacks.length <= 100, `${model.callbacks.length} bars`);
@@ -96,8 +87,8 @@ test('too many callbacks for the budget become bins, each drawn as its longest c
 
 test('two processes line up by wall clock, each with its own lane group and series', () => {
   const second = 2_500 * MS; // the second process started 2.5 s after the first
-  const a = range(1, 1e18, [SITES, events([[100 * MS, 10 * MS, 1, EventKind.timer]]), { type: 'gauges', t: 100 * MS, values: [[Gauge.readers, 2]] }]);
-  const b = range(2, 1e18 + second, [SITES, events([[100 * MS, 10 * MS, 2, EventKind.timer]]), { type: 'gauges', t: 100 * MS, values: [[Gauge.readers, 5]] }]);
+  const a = range(1, 1e18, [SITES, eventsFrame([[100 * MS, 10 * MS, 1, EventKind.timer]]), { type: 'gauges', t: 100 * MS, values: [[Gauge.readers, 2]] }]);
+  const b = range(2, 1e18 + second, [SITES, eventsFrame([[100 * MS, 10 * MS, 2, EventKind.timer]]), { type: 'gauges', t: 100 * MS, values: [[Gauge.readers, 5]] }]);
   const model = buildTimeline([a, b], [session(1), session(2)], { slowThresholdMs: 50 });
   assert.deepEqual(model.offsetsMs, { 1: 0, 2: 2500 });
   assert.equal(model.lanes.length, 12);
@@ -112,7 +103,7 @@ test('two processes line up by wall clock, each with its own lane group and seri
 });
 
 test('a highlight marks its handler\'s bars and dims the others; none leaves them all as they are', () => {
-  const data = range(1, 0, [SITES, events([[0, MS, 1, 1], [2 * MS, MS, 2, 1]])]);
+  const data = range(1, 0, [SITES, eventsFrame([[0, MS, 1, 1], [2 * MS, MS, 2, 1]])]);
   const highlighted = buildTimeline([data], [session(1)], { slowThresholdMs: 50, highlight: { file: FILE, line: 30, name: 'tick' } });
   assert.deepEqual(highlighted.callbacks.map((b) => b.highlighted), [false, true]);
   const plain = buildTimeline([data], [session(1)], { slowThresholdMs: 50 });
@@ -178,7 +169,7 @@ test('windows: follow shows the last span (or all of a shorter session); zoom ke
 });
 
 test('web request renders get a lane of their own, under the I/O reads they run in', () => {
-  const data = range(1, 0, [SITES, events([[0, 5 * MS, 1, EventKind.webRequest], [0, 6 * MS, 2, EventKind.ioRead]])]);
+  const data = range(1, 0, [SITES, eventsFrame([[0, 5 * MS, 1, EventKind.webRequest], [0, 6 * MS, 2, EventKind.ioRead]])]);
   const model = buildTimeline([data], [session(1)], { slowThresholdMs: 50 });
   assert.deepEqual(model.lanes, ['timers', 'I/O reads', 'web requests', 'I/O writes', 'thread calls', 'Deferreds', 'coroutines']);
   assert.deepEqual(model.callbacks.map((b) => [b.y, b.handler?.name]), [['web requests', 'render_GET'], ['I/O reads', 'tick']]);

@@ -77,7 +77,9 @@ export class TelemetryServer implements vscode.Disposable {
       if (newState === State.Stopped) this.setStatus({ state: 'stopped', reason: 'the server exited' });
       if (newState === State.Starting) this.setStatus({ state: 'starting' });
       // The language client restarts a server that died on its own: the same client, running again.
-      if (newState === State.Running && started) void this.announceRunning(client, true);
+      if (newState === State.Running && started) {
+        this.announceRunning(client, true).catch((error: unknown) => this.output.error(`Telemetry server restarted but did not answer: ${String(error)}`));
+      }
     });
     this.setStatus({ state: 'starting' });
     try {

@@ -1,7 +1,7 @@
 /** The server's debug socket against the real Python shim over real sockets, and against bad peers. */
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as net from 'node:net';
 import { join } from 'node:path';
@@ -153,4 +153,31 @@ test('attach mode: the server proves the token to a listening shim and reads its
   } finally {
     await exited;
   }
+});
+
+test('a restarted server takes over its predecessor\'s address, a Unix socket left behind by a killed one included', async () => {
+  // What a SIGKILLed server leaves: its private folder, with the socket file still in it.
+  const dir = mkdtempSync(join(tmpdir(), 'reactorscope-'));
+  const path = join(dir, 'debug.sock');
+  writeFileSync(path, '');
+  chmodSync(dir, 0o755);
+
+  const collector = new Collector();
+  const socket = await DebugSocket.listen('unix', onlyToken(TOKEN), collector, `unix:${path}`);
+  try {
+    assert.equal(socket.address, `unix:${path}`);
+    assert.equal(statSync(dir).mode & 0o777, 0o700, 'the folder is private again');
+    assert.equal(await runShim(socket.address, TOKEN, blockingApp), 0);
+    await collector.until(() => collector.closed.size === 1);
+    assert.equal(collector.hellos.length, 1);
+  } finally {
+    await socket.close();
+  }
+
+  const first = await DebugSocket.listen('tcp', onlyToken(TOKEN), collector);
+  const address = first.address;
+  await first.close();
+  const again = await DebugSocket.listen('tcp', onlyToken(TOKEN), collector, address);
+  assert.equal(again.address, address, 'the same loopback port');
+  await again.close();
 });

@@ -141,7 +141,8 @@ export namespace AttachRequest {
 /** Client -> server request: load a recording (`--record FILE`) as an ended session. */
 export namespace OpenRecordingRequest {
   export const method = 'reactorscope/openRecording';
-  export const type = new RequestType<{ path: string }, { sessionId: number }, void>(method);
+  /** `label` names the session (default: the file's name), as when a run's own recording is read back. */
+  export const type = new RequestType<{ path: string; label?: string }, { sessionId: number }, void>(method);
 }
 
 /** Client -> server request: forget every session that has ended; live ones stay. */

@@ -112,6 +112,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
     }
   });
   registerCommand(context, Commands.clear, async () => {
+    runner.forgetEnded();
     await server.clear();
   });
   registerCommand(context, Commands.goToSlowestHandler, async () => {

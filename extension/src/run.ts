@@ -67,6 +67,8 @@ function newRecording(folder: string, label: string): string {
  */
 export class AppRunner implements vscode.Disposable {
   private readonly running = new Set<RunningApp>();
+  /** Recorded runs that have ended since the last Clear: a restarted server reads them back. */
+  private readonly ended: RunningApp[] = [];
   /** The app the latest launch started (undefined when it could not start), from a command or a debug configuration. */
   last: RunningApp | undefined;
 
@@ -138,15 +140,25 @@ export class AppRunner implements vscode.Disposable {
     const app: RunningApp = { label, process: child, exited, recording, ticket };
     this.running.add(app);
     this.last = app;
-    void exited.then(() => this.running.delete(app));
+    void exited.then(() => {
+      this.running.delete(app);
+      // As many as the recordings folder keeps.
+      if (app.recording) this.ended.push(app);
+      if (this.ended.length > RECORDINGS_KEPT) this.ended.shift();
+    });
     return app;
   }
 
   /**
-   * Hands the running apps to a server that just started (after one died, or a restart): it listens where the
-   * apps' shims reconnect, and knows their tokens. `droppedBefore` is what the last server saw them drop.
+   * Hands the runs to a server that just started (after one died, or a restart): ended ones are read back from
+   * their recordings; for running ones it listens where their shims reconnect, and knows their tokens.
+   * `droppedBefore` is what the last server saw them drop.
    */
   async adoptRunning(droppedBefore: (launchId: number) => number): Promise<void> {
+    // Ended runs come back from their recordings, as they were.
+    for (const app of this.ended) {
+      if (app.recording) await this.server.openRecording(app.recording, app.label).catch(() => undefined);
+    }
     const apps = [...this.running];
     if (!apps.length) return;
     try {
@@ -159,6 +171,11 @@ export class AppRunner implements vscode.Disposable {
         `Reactor Scope: the restarted telemetry server could not take the running apps back (${error instanceof Error ? error.message : String(error)}); they run on, and their recordings keep everything.`,
       );
     }
+  }
+
+  /** Clear forgets ended sessions: a restarted server does not bring them back either. */
+  forgetEnded(): void {
+    this.ended.length = 0;
   }
 
   /** Stops every app started from here (SIGINT first, as Ctrl+C would; the shim flushes on the way out). */

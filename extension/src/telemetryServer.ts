@@ -145,8 +145,8 @@ export class TelemetryServer implements vscode.Disposable {
     return (await this.running().sendRequest(AttachRequest.type, { address, token, label })).sessionId;
   }
 
-  async openRecording(path: string): Promise<number> {
-    return (await this.running().sendRequest(OpenRecordingRequest.type, { path })).sessionId;
+  async openRecording(path: string, label?: string): Promise<number> {
+    return (await this.running().sendRequest(OpenRecordingRequest.type, { path, label })).sessionId;
   }
 
   async timeline(params: TimelineParams): Promise<TimelineData | undefined> {

@@ -110,8 +110,8 @@ export class Telemetry implements DebugSocketHandler {
    * A recording as an ended session. A damaged file keeps what decoded before the damage and says where it
    * stopped; source files missing on this machine are named, and the data still shows.
    */
-  async openRecording(path: string): Promise<number> {
-    const session = this.newSession(basename(path));
+  async openRecording(path: string, label = basename(path)): Promise<number> {
+    const session = this.newSession(label);
     const problems = await this.readRecording(session, path);
     const missing = [...new Set(session.store.hotspots().map((h) => h.file))].filter((file) => file && !existsSync(file));
     if (missing.length) problems.push(`${missing.length} source file(s) are not on this machine, e.g. ${missing[0]}`);

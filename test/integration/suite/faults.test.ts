@@ -172,10 +172,14 @@ describe('faults', () => {
 });
 
 describe('the telemetry server dies mid-run', () => {
-  it('the app runs on; a new server takes it back with its history and says what was missed', async function () {
+  it('the app runs on; a new server takes it back with its history and says what was missed; ended runs come back', async function () {
     this.timeout(90_000);
     const api = await activated();
     const root = extension().extensionPath;
+    await vscode.commands.executeCommand('reactorscope.clear');
+    // A run that ends before the server dies.
+    await vscode.commands.executeCommand('reactorscope.run', { program: path.join(root, 'examples/stall_once.py'), python: path.join(root, '.venv/bin/python') });
+    assert.equal(await api.lastRun()?.exited, 0);
     const program = path.join(root, 'runtime/tests/apps/ticking_app.py');
     await vscode.commands.executeCommand('reactorscope.run', { program, args: ['30'], python: path.join(root, '.venv/bin/python') });
     const run = await waitFor('the app to start', () => api.lastRun());
@@ -191,6 +195,10 @@ describe('the telemetry server dies mid-run', () => {
       (await api.sessions()).find((s) => s.pid === run.process.pid && s.state === 'live' && s.eventsStored > 0), 30_000);
     assert.match(after.note ?? '', /^reconnected after the telemetry server restarted \(the history before it was read back from the run's recording\); [\d,]+ callbacks measured in between were dropped$/);
     assert.ok(after.eventsStored > before.eventsStored, `the history is back: ${after.eventsStored} callbacks now, ${before.eventsStored} before the kill`);
+    const restored = (await api.sessions()).find((s) => s.label === 'stall_once.py');
+    assert.equal(restored?.state, 'ended', 'the ended run is back, read from its recording');
+    assert.equal(restored.exitCode, 0);
+    assert.ok((await api.hotspots(restored.id)).some((h) => h.name === 'slow_handler' && h.maxMs >= 200));
     console.log(`    server killed: ${after.note}`);
     // The app's reactor was never held by the shim meanwhile: its loop lag stayed that of an idle reactor.
     const range = await api.timeline({ sessionId: after.id, maxPoints: 1000 });

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, Callable, List
+from typing import Any, List
 
+from reactorscope.patches import Patches
 from reactorscope.recorder import Recorder
 from reactorscope.sites import SiteTable
 from reactorscope.wire import KIND_COROUTINE, KIND_DEFERRED
@@ -22,18 +23,16 @@ class DeferHooks:
     def __init__(self, rec: Recorder, sites: SiteTable) -> None:
         self.rec = rec
         self.sites = sites
-        self._restore: List[Callable[[], None]] = []
+        self._patches = Patches()
 
     def install(self, defer: Any) -> None:
-        if self._restore:
+        if self._patches.applied:
             return
         self._hook_run_callbacks(defer)
         self._hook_inline_callbacks(defer)
 
     def uninstall(self) -> None:
-        for restore in reversed(self._restore):
-            restore()
-        self._restore.clear()
+        self._patches.undo()
 
     def _hook_run_callbacks(self, defer: Any) -> None:
         Deferred = defer.Deferred
@@ -74,8 +73,7 @@ class DeferHooks:
                 else:
                     rec.events_dropped += 1
 
-        Deferred._runCallbacks = _runCallbacks
-        self._restore.append(lambda: setattr(Deferred, "_runCallbacks", original))
+        self._patches.set(Deferred, "_runCallbacks", _runCallbacks)
 
     def _hook_inline_callbacks(self, defer: Any) -> None:
         original = getattr(defer, "_inlineCallbacks", None)
@@ -105,11 +103,10 @@ class DeferHooks:
                     rec.events_dropped += 1
 
         _inlineCallbacks.__wrapped__ = original  # type: ignore[attr-defined]
-        defer._inlineCallbacks = _inlineCallbacks
-        self._restore.append(lambda: setattr(defer, "_inlineCallbacks", original))
+        self._patches.set(defer, "_inlineCallbacks", _inlineCallbacks)
         # Twisted hides ``_inlineCallbacks`` from the tracebacks of Failures (``failure._extraneous``);
         # hide the wrapper the same way, so the app's tracebacks read as they did.
         extraneous = getattr(sys.modules.get("twisted.python.failure"), "_inlineCallbacksExtraneous", None)
         if isinstance(extraneous, list):
             extraneous.append(_inlineCallbacks.__code__)
-            self._restore.append(lambda: extraneous.remove(_inlineCallbacks.__code__))
+            self._patches.on_undo(lambda: extraneous.remove(_inlineCallbacks.__code__))

@@ -11,8 +11,9 @@ Reactor families (docs/architecture.md, facts in shared notes):
 from __future__ import annotations
 
 from types import CodeType
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Optional, Set, Tuple
 
+from reactorscope.patches import Patches
 from reactorscope.recorder import Recorder
 from reactorscope.sites import SiteTable
 from reactorscope.wire import KIND_IO_READ, KIND_IO_WRITE, KIND_THREAD_CALL, KIND_TIMER
@@ -137,7 +138,7 @@ class ReactorHooks:
         self.lag_interval_s = lag_interval_s
         self.reactor: Any = None
         self.family = ""
-        self._restore: List[Callable[[], None]] = []
+        self._patches = Patches()
         self.run_timer = make_top_level_runner(rec, sites, KIND_TIMER)
         self.run_thread_call = make_top_level_runner(rec, sites, KIND_THREAD_CALL)
         # Code of the wrappers that call into the app: the watchdog's stacks end there.
@@ -179,26 +180,11 @@ class ReactorHooks:
     def uninstall(self) -> None:
         if self._heartbeat_call is not None and self._heartbeat_call.active():
             self._heartbeat_call.cancel()
-        for restore in reversed(self._restore):
-            restore()
-        self._restore.clear()
+        self._patches.undo()
         self.reactor = None
 
     def _set(self, obj: Any, name: str, value: Any) -> None:
-        had_own = name in getattr(obj, "__dict__", {})
-        previous = obj.__dict__.get(name) if had_own else None
-        setattr(obj, name, value)
-
-        def restore() -> None:
-            if had_own:
-                setattr(obj, name, previous)
-            else:
-                try:
-                    delattr(obj, name)
-                except AttributeError:
-                    pass
-
-        self._restore.append(restore)
+        self._patches.set(obj, name, value)
 
     # -- timers and thread calls ---------------------------------------------------------------------
 

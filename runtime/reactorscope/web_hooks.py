@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import threading
 from types import ModuleType
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Dict, Tuple
 
 from reactorscope.install_hook import MARK
+from reactorscope.patches import Patches
 from reactorscope.recorder import Recorder
 from reactorscope.sites import SiteTable
 from reactorscope.wire import KIND_WEB_REQUEST
@@ -54,12 +55,12 @@ class WebHooks:
     def __init__(self, rec: Recorder, sites: SiteTable) -> None:
         self.rec = rec
         self.sites = sites
-        self._restore: List[Callable[[], None]] = []
+        self._patches = Patches()
 
     def install(self, server: ModuleType) -> None:
         Request = server.Request
         original = Request.__dict__["render"]
-        if self._restore or getattr(original, MARK, False):
+        if self._patches.applied or getattr(original, MARK, False):
             return
         render_sites = RenderSites(self.sites, server.resource.Resource.render)
         rec = self.rec
@@ -90,10 +91,7 @@ class WebHooks:
         render.__doc__ = original.__doc__
         render.__wrapped__ = original  # type: ignore[attr-defined]
         setattr(render, MARK, True)
-        Request.render = render
-        self._restore.append(lambda: setattr(Request, "render", original))
+        self._patches.set(Request, "render", render)
 
     def uninstall(self) -> None:
-        for restore in reversed(self._restore):
-            restore()
-        self._restore.clear()
+        self._patches.undo()

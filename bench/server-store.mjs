@@ -3,14 +3,10 @@
 // queryRange over 10 million stored events (whole range and a 1% range, 2000 points), and the memory they take.
 // Figures only, no pass/fail. The store is bundled with esbuild as the server is; the run re-executes itself
 // with --expose-gc so the memory figures are taken after a collection.
-import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { loadBundled, random } from './lib.mjs';
 
 if (typeof globalThis.gc !== 'function') {
   const run = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], { stdio: 'inherit' });
@@ -23,34 +19,7 @@ const POOL_FRAMES = 100; // 1M events generated once, shifted in time for each r
 const SITES = 300;
 const MAX_POINTS = 2000;
 
-const root = join(fileURLToPath(import.meta.url), '../..');
-const outdir = mkdtempSync(join(tmpdir(), 'store-bench-'));
-const outfile = join(outdir, 'store.js');
-await esbuild.build({
-  stdin: {
-    contents: "export { SessionStore } from './server/src/store/sessionStore';\nexport { StreamDecoder } from './protocol/wire';",
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'es2022',
-  outfile,
-  logLevel: 'warning',
-});
-const { SessionStore, StreamDecoder } = createRequire(import.meta.url)(outfile);
-rmSync(outdir, { recursive: true, force: true });
-
-/** Deterministic pseudo-random numbers (mulberry32), so every run ingests the same callbacks. */
-function random(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { SessionStore, StreamDecoder } = await loadBundled({ SessionStore: 'server/src/store/sessionStore', StreamDecoder: 'protocol/wire' });
 
 /**
  * Frames shaped like the shim's: top-level callbacks (kinds 1-4) one after another with idle gaps, some with a

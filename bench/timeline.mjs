@@ -4,13 +4,11 @@
 // frames shaped like the shim's. Prints, per minute: redraws, the panel's time per redraw (p50, p95, max), its JS
 // heap after a collection, and the server's stored and dropped events; then last minute / first minute ratios.
 // Figures only, no pass/fail. Needs the VS Code host's playwright-core (scripts/host/install.sh) and Chromium.
-import * as esbuild from 'esbuild';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { homedir, tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { browserBundle, loadBundled, random } from './lib.mjs';
 
 const minutesArg = process.argv.indexOf('--minutes');
 const MINUTES = minutesArg > 0 ? Number(process.argv[minutesArg + 1]) : 10;
@@ -18,38 +16,12 @@ const RATE = 50_000; // callbacks a second
 const TICK_MS = 100; // the shim flushes every 50 ms; the server announces at most every 150 ms
 const SITES = 300;
 
-const root = join(fileURLToPath(import.meta.url), '../..');
 const hostDir = process.env.REACTORSCOPE_HOST_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'reactorscope/host-4.139.1');
 const { chromium } = createRequire(join(hostDir, 'server/'))('playwright-core');
 
-// The server's code and the panel's HTML, bundled as the extension bundles them.
-const outdir = mkdtempSync(join(tmpdir(), 'timeline-bench-'));
-await esbuild.build({
-  stdin: {
-    contents: "export { Telemetry } from './server/src/telemetry';\nexport { timelineHtml } from './extension/src/timeline/html';",
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'es2022',
-  outfile: join(outdir, 'bench.js'),
-  define: { REACTORSCOPE_VERSION: '"bench"' },
-  logLevel: 'warning',
-});
-await esbuild.build({ entryPoints: [join(root, 'webview/src/main.ts')], bundle: true, platform: 'browser', format: 'iife', target: 'es2022', outfile: join(outdir, 'main.js'), logLevel: 'warning', minify: true });
-const { Telemetry, timelineHtml } = createRequire(import.meta.url)(join(outdir, 'bench.js'));
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The server's code, the panel's HTML and the webview, bundled as the extension bundles them.
+const { Telemetry, timelineHtml } = await loadBundled({ Telemetry: 'server/src/telemetry', timelineHtml: 'extension/src/timeline/html' });
+const mainJs = await browserBundle('webview/src/main.ts');
 
 // -- the synthetic session: the real Telemetry, fed frames as the debug socket would ----------------------
 const telemetry = new Telemetry({ slowThresholdMs: 50, historyMemoryMb: 256, socketKind: 'tcp' }, () => undefined);
@@ -99,7 +71,6 @@ function feed(nowNs) {
 // -- the panel, in a real browser ---------------------------------------------------------------------------
 const nonce = 'bench';
 const html = timelineHtml({ cspSource: "'self'", scriptUri: '/main.js', nonce });
-const mainJs = readFileSync(join(outdir, 'main.js'));
 const http = createServer((request, response) => {
   if (request.url === '/main.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(mainJs);
   else response.writeHead(200, { 'content-type': 'text/html' }).end(html);
@@ -188,4 +159,3 @@ console.log(`last minute / first minute: draw p50 ${(last.p50 / first.p50).toFix
 await browser.close();
 http.close();
 await telemetry.dispose();
-rmSync(outdir, { recursive: true, force: true });

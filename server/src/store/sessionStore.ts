@@ -137,7 +137,7 @@ function isTopLevel(kind: number): boolean {
   return kind >= EventKind.timer && kind <= EventKind.threadCall;
 }
 
-const NESTED_KINDS = [EventKind.deferred, EventKind.coroutine, EventKind.webRequest];
+const NESTED_KINDS: readonly number[] = [EventKind.deferred, EventKind.coroutine, EventKind.webRequest];
 
 /**
  * Events as columns, with a summary per sealed (full) block and span. Only the newest chunk has an unsealed
@@ -872,7 +872,7 @@ export class SessionStore {
     this.stalls.delete(key);
     this.stallBytes -= record.bytes;
     this.resolveDuration(record);
-    for (const [callbackSite, nested] of this.creditedSites(record)) {
+    for (const [callbackSite, nested] of this.creditedSites(record, this.nestedHandlerSites())) {
       for (const share of lineShares(record)) {
         const totalKey = `${callbackSite}:${share.site}:${share.line}`;
         const total = this.retiredLines.get(totalKey);
@@ -888,25 +888,31 @@ export class SessionStore {
   }
 
   /**
-   * A site in the user's code that ran nested inside another callback (a Deferred callback, a coroutine step, a
-   * web request's render): a handler in its own right, since the callback the loop ran is often Twisted's
+   * The sites in the user's code that ran nested inside another callback (Deferred callbacks, coroutine steps,
+   * web requests' renders): handlers in their own right, since the callback the loop ran is often Twisted's
    * (`Deferred.callback` for a deferLater, an HTTP channel's read for a request).
    */
-  private isNestedHandler(site: number): boolean {
-    const file = this.sites.get(site)?.file;
-    return file !== undefined && !isLibraryFile(file) && NESTED_KINDS.some((kind) => this.histograms.has(site * 256 + kind));
+  private nestedHandlerSites(): Set<number> {
+    const sites = new Set<number>();
+    for (const key of this.histograms.keys()) {
+      const site = Math.floor(key / 256);
+      if (sites.has(site) || !NESTED_KINDS.includes(key % 256)) continue;
+      const file = this.sites.get(site)?.file;
+      if (file !== undefined && !isLibraryFile(file)) sites.add(site);
+    }
+    return sites;
   }
 
   /**
    * The handler sites a stall's lines are credited to: the stalled callback, and (nested) every nested handler
    * its stacks ran through, so a render_GET or an inlineCallbacks generator shows where it blocked.
    */
-  private creditedSites(record: StallRecord): [site: number, nested: boolean][] {
+  private creditedSites(record: StallRecord, nestedHandlers: ReadonlySet<number>): [site: number, nested: boolean][] {
     const credited: [number, boolean][] = [[record.site, false]];
     const seen = new Set<number>([record.site]);
     for (const stack of record.stacks) {
       for (const [site] of stack) {
-        if (!seen.has(site) && this.isNestedHandler(site)) credited.push([site, true]);
+        if (!seen.has(site) && nestedHandlers.has(site)) credited.push([site, true]);
         seen.add(site);
       }
     }
@@ -915,10 +921,10 @@ export class SessionStore {
 
   /**
    * Per callback site, the lines its stalls were sampled in, retired and recent together. A sample's
-   * callback is its STALL frame's site, which may be one no EVENTS record has mentioned yet. `withNested` also
-   * credits the web request handlers the stacks ran through (see creditedSites).
+   * callback is its STALL frame's site, which may be one no EVENTS record has mentioned yet. With
+   * `nestedHandlers`, the lines are also credited to those the stacks ran through (see creditedSites).
    */
-  private linesByCallbackSite(withNested: boolean): Map<number, Map<string, BlockingLine>> {
+  private linesByCallbackSite(nestedHandlers?: ReadonlySet<number>): Map<number, Map<string, BlockingLine>> {
     const bySite = new Map<number, Map<string, BlockingLine>>();
     const add = (callbackSite: number, share: Omit<LineTotal, 'callbackSite' | 'nested'>): void => {
       let lines = bySite.get(callbackSite);
@@ -934,12 +940,11 @@ export class SessionStore {
         lines.set(key, { site, file: where?.file ?? '', name: where?.name ?? '', line: number, samples, heldNs });
       }
     };
-    for (const total of this.retiredLines.values()) if (withNested || !total.nested) add(total.callbackSite, total);
+    for (const total of this.retiredLines.values()) if (nestedHandlers || !total.nested) add(total.callbackSite, total);
     for (const record of this.stalls.values()) {
       this.resolveDuration(record);
-      for (const [site, nested] of this.creditedSites(record)) {
-        if (withNested || !nested) for (const share of lineShares(record)) add(site, share);
-      }
+      const sites = nestedHandlers ? this.creditedSites(record, nestedHandlers).map(([site]) => site) : [record.site];
+      for (const site of sites) for (const share of lineShares(record)) add(site, share);
     }
     return bySite;
   }
@@ -947,7 +952,7 @@ export class SessionStore {
   /** Every line stalls were sampled in, whatever callback held the reactor, longest held first. */
   blockingLines(): BlockingLine[] {
     const merged = new Map<string, BlockingLine>();
-    for (const lines of this.linesByCallbackSite(false).values()) {
+    for (const lines of this.linesByCallbackSite().values()) {
       for (const [key, line] of lines) {
         const seen = merged.get(key);
         if (seen) {
@@ -988,7 +993,7 @@ export class SessionStore {
   /**
    * Sites by the time their callbacks held the reactor, longest first: what the loop ran (kinds 1-4), and the
    * user's nested handlers (Deferred callbacks, coroutine steps, web request renders outside library code; see
-   * isNestedHandler), whose time is inside the callback that ran them too. Library code's nested steps are left
+   * nestedHandlerSites), whose time is inside the callback that ran them too. Library code's nested steps are left
    * out: they would bury the user's handlers. A site seen only in stall
    * samples (stuck in its first callback, whose EVENTS record comes when it returns) is there with no calls,
    * so the lines it is stuck in show while it lasts.
@@ -1000,11 +1005,12 @@ export class SessionStore {
       if (!histogram) bySite.set(site, (histogram = new Histogram()));
       return histogram;
     };
+    const nestedHandlers = this.nestedHandlerSites();
     for (const [key, histogram] of this.histograms) {
       const site = Math.floor(key / 256);
-      if (isTopLevel(key % 256) || this.isNestedHandler(site)) topLevelOf(site).merge(histogram);
+      if (isTopLevel(key % 256) || nestedHandlers.has(site)) topLevelOf(site).merge(histogram);
     }
-    const lines = this.linesByCallbackSite(true);
+    const lines = this.linesByCallbackSite(nestedHandlers);
     for (const site of lines.keys()) topLevelOf(site);
     const hotspots: Hotspot[] = [];
     for (const [site, histogram] of bySite) {

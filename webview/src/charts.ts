@@ -60,6 +60,8 @@ export class TimelineCharts {
   private readonly lines = new Map<LineName, LineChart>();
   private readonly callbacks: BarChart;
   private model: TimelineModel | undefined;
+  /** The model's bars in the drawn window, longest first: sorted once per draw or move. */
+  private longestFirst: CallbackBar[] = [];
   private theme: Theme;
   /** Set while this code moves the charts, so their zoom callbacks do not echo it back. */
   private syncing = false;
@@ -153,13 +155,9 @@ export class TimelineCharts {
     return { min: x?.min ?? 0, max: x?.max ?? 1 };
   }
 
-  /** The bars in the window, longest first. */
+  /** The `count` longest bars in the window, longest first. */
   slowestInView(count: number): CallbackBar[] {
-    const { min, max } = this.xWindow();
-    return (this.model?.callbacks ?? [])
-      .filter((bar) => bar.x[1] >= min && bar.x[0] <= max)
-      .sort((a, b) => b.durationNs - a.durationNs)
-      .slice(0, count);
+    return this.longestFirst.slice(0, count);
   }
 
   destroy(): void {
@@ -339,8 +337,11 @@ export class TimelineCharts {
     if (plugins?.legend?.labels) plugins.legend.labels.color = this.theme.foreground;
   }
 
-  /** What the charts hold, on their sections' data attributes: for screen readers' labels and for the tests. */
+  /** What the charts hold, on their sections' data attributes (screen readers' labels, the tests), and the bars in view longest first. */
   private describe(model: TimelineModel, window: { min: number; max: number }): void {
+    this.longestFirst = model.callbacks
+      .filter((bar) => bar.x[1] >= window.min && bar.x[0] <= window.max)
+      .sort((a, b) => b.durationNs - a.durationNs);
     for (const name of ORDER) {
       const section = this.sections.get(name);
       if (!section) continue;
@@ -354,9 +355,9 @@ export class TimelineCharts {
     if (section) {
       section.dataset.lanes = model.lanes.join('|');
       section.dataset.binned = String(model.binned);
-      const slowest = this.slowestInView(1)[0];
+      const slowest = this.longestFirst[0];
       this.publishBar(section, 'slowest', slowest);
-      this.publishBar(section, 'highlighted', this.slowestInView(Infinity).find((bar) => bar.highlighted));
+      this.publishBar(section, 'highlighted', this.longestFirst.find((bar) => bar.highlighted));
       this.callbacks.canvas.setAttribute('aria-label', callbacksLabel(model, slowest));
     }
   }

@@ -9,7 +9,7 @@ import { TimelineCharts } from './charts';
 import { RefreshScheduler } from './refreshScheduler';
 import { readTheme, watchTheme } from './theme';
 import { buildTimeline, type CallbackBar, type TimelineModel } from './timelineModel';
-import { PanelView } from './view';
+import { PanelView, type ToolbarActions } from './view';
 import {
   DEFAULT_FOLLOW_SPAN_MS,
   INITIAL_STATE,
@@ -62,7 +62,7 @@ function setWindow(window: TimeWindow): void {
   scheduler.request();
 }
 
-const view = new PanelView(root, {
+const actions: ToolbarActions = {
   // Follow and whole session both move with the data: Pause holds the window where it is.
   toggleFollow: () => setWindow(state.window.mode === 'range' ? { mode: 'follow', spanMs: DEFAULT_FOLLOW_SPAN_MS } : { mode: 'range', ...rangeOf(charts.xWindow()) }),
   whole: () => setWindow({ mode: 'whole' }),
@@ -77,7 +77,8 @@ const view = new PanelView(root, {
     scheduler.request();
   },
   open,
-});
+};
+const view = new PanelView(root, actions);
 
 const charts = new TimelineCharts(view.charts, readTheme(), {
   onWindow: (window) => {
@@ -128,7 +129,7 @@ charts.callbacksCanvas.addEventListener('keydown', (event) => {
     '=': () => setWindow(zoomWindow(charts.xWindow(), 0.5)),
     '-': () => setWindow(zoomWindow(charts.xWindow(), 2)),
     Home: () => setWindow({ mode: 'whole' }),
-    f: () => view.charts.ownerDocument.querySelector<HTMLButtonElement>('[data-testid="follow"]')?.click(),
+    f: () => actions.toggleFollow(),
     Enter: () => {
       const longest = charts.slowestInView(1)[0];
       if (longest) open(longest);

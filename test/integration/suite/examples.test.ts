@@ -7,19 +7,18 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isLibraryFile } from '../../../protocol/libraryCode';
-import type { HotspotInfo } from '../../../protocol/lsp';
 import type { ReactorScopeApi } from '../../../extension/src/extension';
 import {
   activated,
   clickInWebview,
   definitionLine,
   extension,
+  hotspotSummary,
   lineOf,
   pressInWebview,
-  readWebviews,
   screenshot,
+  timelineWhere,
   waitFor,
-  type WebviewSnapshot,
 } from './helpers';
 
 interface ExampleCase {
@@ -68,13 +67,6 @@ const TWISTED = [
 const HOW = ['Run command', 'F5'] as const;
 const INTERPRETERS = TWISTED.flatMap((twisted) => HOW.map((how) => ({ ...twisted, name: `${twisted.name}, ${how}`, how })));
 
-async function timeline(ready: (view: WebviewSnapshot) => boolean, what: string): Promise<WebviewSnapshot> {
-  return waitFor(`the timeline to show ${what}`, async () => {
-    const view = (await readWebviews()).find((v) => v.view === 'timeline');
-    return view && ready(view) ? view : undefined;
-  });
-}
-
 function diagnosticAt(file: string, line: number, severity: vscode.DiagnosticSeverity): vscode.Diagnostic | undefined {
   return vscode.languages.getDiagnostics(vscode.Uri.file(file)).find((d) => d.severity === severity && d.range.start.line === line - 1);
 }
@@ -82,11 +74,6 @@ function diagnosticAt(file: string, line: number, severity: vscode.DiagnosticSev
 function editorAt(file: string, line: number): vscode.TextEditor | undefined {
   const editor = vscode.window.activeTextEditor;
   return editor?.document.uri.fsPath === file && editor.selection.active.line === line - 1 ? editor : undefined;
-}
-
-/** What a recording must give back: the handlers with their files, lines, call counts and longest calls. */
-function summary(hotspots: HotspotInfo[]): string[] {
-  return hotspots.map((h) => `${h.name} ${h.file}:${h.line} ${h.count} calls, max ${h.maxMs.toFixed(3)} ms`).sort();
 }
 
 describe('the examples, end to end', () => {
@@ -173,12 +160,12 @@ describe('the examples, end to end', () => {
         // The timeline shows the stall; a click on the handler's longest call opens where it blocked.
         const showArgument = { sessionId: live.id, file, line: handlerLine, name: example.handler };
         await vscode.commands.executeCommand('reactorscope.showInTimeline', showArgument);
-        await timeline((v) => Boolean(v.testids.whole), 'its toolbar');
+        await timelineWhere('its toolbar', (v) => Boolean(v.testids.whole));
         // The whole session so far, held still (Pause) so the bars stay where they were drawn.
         await pressInWebview('whole', 'Enter');
-        await timeline((v) => v.testids.follow?.data.mode === 'whole' && Number(v.testids['chart-callbacks']?.data.highlightedMs) > 50, `a stall of ${example.handler}`);
+        await timelineWhere(`a stall of ${example.handler}`, (v) => v.testids.follow?.data.mode === 'whole' && Number(v.testids['chart-callbacks']?.data.highlightedMs) > 50);
         await pressInWebview('follow', 'Enter');
-        const view = await timeline((v) => v.testids.follow?.data.mode === 'range' && Number(v.testids['chart-callbacks']?.data.highlightedMs) > 50, 'the window held');
+        const view = await timelineWhere('the window held', (v) => v.testids.follow?.data.mode === 'range' && Number(v.testids['chart-callbacks']?.data.highlightedMs) > 50);
         const bars = view.testids['chart-callbacks']?.data ?? {};
         assert.equal(bars.highlightedHandler, `${example.handler} ${file}:${handlerLine}`);
         await clickInWebview('chart-callbacks', Number(bars.highlightedX), Number(bars.highlightedY));
@@ -204,7 +191,7 @@ describe('the examples, end to end', () => {
         // The recording gives back the same handlers.
         assert.ok(run.recording, 'the run was recorded');
         const recorded = await vscode.commands.executeCommand<number>('reactorscope.openRecording', vscode.Uri.file(run.recording));
-        assert.deepEqual(summary(await api.hotspots(recorded)), summary(await api.hotspots(live.id)));
+        assert.deepEqual(hotspotSummary(await api.hotspots(recorded)), hotspotSummary(await api.hotspots(live.id)));
       });
     }
   }

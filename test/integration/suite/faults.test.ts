@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ReactorScopeApi } from '../../../extension/src/extension';
-import { activated, extension, lineOf, readWebviews, sidebarTree, waitFor } from './helpers';
+import { activated, extension, hotspotSummary, lineOf, sidebarTree, timelineView, waitFor } from './helpers';
 
 /** Writes a small app into dist-test/ and returns its path. */
 async function app(name: string, lines: string[]): Promise<string> {
@@ -33,10 +33,6 @@ async function liveSession(api: ReactorScopeApi, pid: number | undefined): Promi
     return live && (await api.hotspots(live.id)).some((h) => h.name === 'blocker' && h.count > 0 && h.blockingLines.length) ? live : undefined;
   });
   return session.id;
-}
-
-function summary(hotspots: { name: string; count: number; maxMs: number }[]): string[] {
-  return hotspots.map((h) => `${h.name} ${h.count} ${h.maxMs.toFixed(3)}`).sort();
 }
 
 describe('faults', () => {
@@ -93,7 +89,7 @@ describe('faults', () => {
     const recorded = await vscode.commands.executeCommand<number>('reactorscope.openRecording', vscode.Uri.file(run.recording));
     const fromRecording = await api.hotspots(recorded);
     // The recording holds every whole flush the process wrote before it died; the live stream the same frames.
-    assert.deepEqual(summary(fromRecording), summary(measured));
+    assert.deepEqual(hotspotSummary(fromRecording), hotspotSummary(measured));
     const session = (await api.sessions()).find((s) => s.id === recorded);
     assert.equal(session?.problem, undefined, 'a killed process leaves whole frames only');
   });
@@ -157,7 +153,7 @@ describe('faults', () => {
     await Promise.all([liveSession(api, a.process.pid), liveSession(api, b.process.pid)]);
     await vscode.commands.executeCommand('reactorscope.showTimeline');
     const lanes = await waitFor('both lane groups', async () => {
-      const view = (await readWebviews()).find((v) => v.view === 'timeline');
+      const view = await timelineView();
       const labels = view?.testids['chart-callbacks']?.data.lanes?.split('|') ?? [];
       return labels.includes(`pid ${a.process.pid} · timers`) && labels.includes(`pid ${b.process.pid} · timers`) ? labels : undefined;
     });

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import type { SessionInfo } from '../../../protocol/lsp';
+import type { HotspotInfo, SessionInfo } from '../../../protocol/lsp';
 import type { ReactorScopeApi } from '../../../extension/src/extension';
 
 export const EXTENSION_ID = 'reactorscope.reactorscope';
@@ -137,4 +137,26 @@ export function definitionLine(file: string, qualname: string): number {
   assert.ok(from >= 0 && at >= 0, `${qualname} is defined in ${file}`);
   while (at > 0 && /^\s*@/.test(lines[at - 1] ?? '')) at--;
   return at + 1;
+}
+
+/** The timeline panel as the browser shows it now, if it is open. */
+export async function timelineView(): Promise<WebviewSnapshot | undefined> {
+  return (await readWebviews()).find((v) => v.view === 'timeline');
+}
+
+/** Waits until the timeline panel's view satisfies `ready`, and returns it. */
+export function timelineWhere(what: string, ready: (view: WebviewSnapshot) => boolean, timeoutMs?: number): Promise<WebviewSnapshot> {
+  return waitFor(
+    `the timeline to show ${what}`,
+    async () => {
+      const view = await timelineView();
+      return view && ready(view) ? view : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** What a recording must give back: the handlers with their files, lines, call counts and longest calls. */
+export function hotspotSummary(hotspots: HotspotInfo[]): string[] {
+  return hotspots.map((h) => `${h.name} ${h.file}:${h.line} ${h.count} calls, max ${h.maxMs.toFixed(3)} ms`).sort();
 }

@@ -10,28 +10,13 @@ import {
   lineOf,
   newestEndedSession,
   pressInWebview,
-  readWebviews,
   screenshot,
   sidebarTree,
+  timelineView,
+  timelineWhere,
   waitFor,
   type WebviewSnapshot,
 } from './helpers';
-
-async function timelineView(): Promise<WebviewSnapshot | undefined> {
-  return (await readWebviews()).find((v) => v.view === 'timeline');
-}
-
-/** Waits until the panel's view satisfies `ready`, and returns it. */
-function timelineWhere(what: string, ready: (view: WebviewSnapshot) => boolean, timeoutMs?: number): Promise<WebviewSnapshot> {
-  return waitFor(
-    `the timeline to show ${what}`,
-    async () => {
-      const view = await timelineView();
-      return view && ready(view) ? view : undefined;
-    },
-    timeoutMs,
-  );
-}
 
 const CHARTS = ['lag', 'utilization', 'callbacks', 'queues', 'cpu', 'memory'];
 

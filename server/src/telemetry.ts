@@ -71,8 +71,8 @@ export class Telemetry implements DebugSocketHandler {
   }
 
   /**
-   * Launches of the previous server, taken over after a restart: same addresses, same tokens. Their history
-   * before the restart is not here (it is in each run's recording); the note says so, and what was dropped.
+   * Launches of the previous server, taken over after a restart: same addresses, same tokens, and their history
+   * read back from each run's recording; the note says so, and what was dropped.
    */
   async adoptLaunches(launches: AdoptedLaunch[]): Promise<number[]> {
     // Every token and history first, then listen: an app reconnecting at once finds its token known, and
@@ -80,7 +80,10 @@ export class Telemetry implements DebugSocketHandler {
     const ids: number[] = [];
     for (const { label, token, droppedBefore, recording } of launches) {
       const session = this.newSession(label, token);
-      const restored = recording !== undefined && existsSync(recording) && (await this.readRecording(session, recording)).length === 0;
+      // A live recording may end inside the flush being written: what decoded before it is history all the same,
+      // and what the cut flush held the app also dropped on the socket, so the drop count below covers it.
+      const restored = recording !== undefined && existsSync(recording);
+      if (restored) await this.readRecording(session, recording);
       // What the recording holds is not missed: only what the app dropped after the last flush read here.
       session.adopted = { droppedBefore: restored ? session.appDropped : droppedBefore, restored };
       ids.push(session.id);

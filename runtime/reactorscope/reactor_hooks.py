@@ -41,11 +41,12 @@ def make_top_level_runner(rec: Recorder, sites: SiteTable, kind: int) -> Callabl
         except AttributeError:  # partials, LoopingCalls, builtins: resolved now, cached per code
             key = key_of(f)
         t0 = now()
-        rec.current = (t0, key, kind)
+        rec.current = current = [t0, key, kind, 0]
         try:
             return f(*args, **kw) if kw else f(*args)
         finally:
             t1 = now()
+            current[3] = t1
             rec.current = None
             if len(events) < limit:
                 extend((kind, key, t0 - origin, t1 - t0))
@@ -231,11 +232,12 @@ class ReactorHooks:
             except Exception:  # a selectable the rules do not know: unattributed, never an app error
                 site = 0
             t0 = now()
-            rec.current = (t0, site, kind)
+            rec.current = current = [t0, site, kind, 0]
             try:
                 return original(selectable, *rest)
             finally:
                 t1 = now()
+                current[3] = t1
                 rec.current = None
                 io_ns[0] += t1 - t0
                 if len(events) < limit:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from array import array
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from reactorscope.clock import Clock
 
@@ -31,9 +31,11 @@ class Recorder:
         self.events_dropped = 0
         # The thread that runs the reactor: the main thread until the reactor starts elsewhere (e.g. crochet).
         self.reactor_thread = threading.main_thread().ident
-        # The top-level callback the reactor thread runs now, as (start, key, kind), or None.
-        # One tuple store, so the watchdog never sees half of an update.
-        self.current: Optional[Tuple[int, int, int]] = None
+        # The top-level callback the reactor thread runs now, as [start, key, kind, end], or None. The list is
+        # made whole before it is stored here (one store, so the watchdog never sees half of an update); ``end``
+        # is 0 while it runs and its end time once it returned, so the watchdog that kept a reference learns
+        # how long a callback it sampled lasted. Replaced, never reused: a new callback is a new list.
+        self.current: Optional[List[Any]] = None
         # Loop accounting since the start (the sender takes differences per window).
         self.iterations = 0
         self.idle_ns = 0

@@ -65,7 +65,7 @@ class Watchdog:
         current = self.rec.current
         if current is None:
             return False
-        start, key, kind = current
+        start, key, kind, _end = current
         now = self.rec.now()
         if now - start < self.threshold_ns:
             return False

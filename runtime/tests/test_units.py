@@ -71,7 +71,7 @@ def test_the_watchdog_samples_only_past_the_threshold_and_names_the_blocked_line
         rec.reactor_thread = worker.ident
         dog = Watchdog(rec, sites, threshold_ns=50_000_000, sample_interval_ns=5_000_000, stop_codes=set())
         assert dog.check() is False, "nothing is running"
-        rec.current = (clock.now_ns(), 7, wire.KIND_TIMER)
+        rec.current = [clock.now_ns(), 7, wire.KIND_TIMER, 0]
         clock.advance(49_000_000)
         assert dog.check() is False, "under the threshold"
         clock.advance(2_000_000)

@@ -12,6 +12,7 @@ import threading
 from typing import Any, Optional
 
 from reactorscope import __version__, wire
+from reactorscope.asyncio_hooks import AsyncioHooks
 from reactorscope.clock import Clock, SystemClock
 from reactorscope.config import Settings
 from reactorscope.console import say, warn
@@ -36,6 +37,7 @@ class Session:
         self.rec = Recorder(clock or SystemClock(), settings.buffer_events)
         self.reactor_hooks = ReactorHooks(self.rec, self.sites, settings.lag_interval_ms / 1e3)
         self.defer_hooks = DeferHooks(self.rec, self.sites)
+        self.asyncio_hooks = AsyncioHooks(self.rec, self.sites)
         self.web_hooks = WebHooks(self.rec, self.sites)
         self.summary = (
             Summary(int(settings.sample_interval_ms * 1e6), int(settings.stall_threshold_ms * 1e6))
@@ -87,6 +89,9 @@ class Session:
         """Called right after installReactor (or at once, when the reactor already exists)."""
         try:
             self.reactor_hooks.install(reactor)
+            if self.reactor_hooks.family == "asyncio":
+                self.asyncio_hooks.install(reactor)
+                self.reactor_hooks.stop_codes.update(self.asyncio_hooks.stop_codes)
             from twisted.internet import defer
 
             self.defer_hooks.install(defer)
@@ -182,6 +187,7 @@ class Session:
     def disable(self) -> None:
         self.disabled = True
         self.reactor_hooks.uninstall()
+        self.asyncio_hooks.uninstall()
         self.defer_hooks.uninstall()
         self.web_hooks.uninstall()
         self.watchdog.stop()

@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import Any, Optional
 
-from reactorscope import __version__, wire
+from reactorscope import __version__, usercode, wire
 from reactorscope.clock import Clock, SystemClock
 from reactorscope.config import Settings
 from reactorscope.console import say, warn
@@ -30,8 +30,13 @@ _lock = threading.Lock()
 
 
 class Session:
-    def __init__(self, settings: Settings, clock: Optional[Clock] = None) -> None:
+    def __init__(self, settings: Settings, clock: Optional[Clock] = None, module: Optional[str] = None) -> None:
+        """``module``: what ``-m`` runs, whose package is the app's code (None for a script, or when the shim
+        was started from the environment)."""
         self.settings = settings
+        # What the app's code is, decided once for the run: the hooks (``session.user_code``), the report and,
+        # through HELLO, the server and the extension all use this one rule.
+        self.user_code = usercode.build(module, settings.user_code)
         self.sites = SiteTable()
         self.rec = Recorder(clock or SystemClock(), settings.buffer_events)
         self.reactor_hooks = ReactorHooks(self.rec, self.sites, settings.lag_interval_ms / 1e3)
@@ -78,6 +83,7 @@ class Session:
             "argv": list(sys.argv),
             "cwd": os.getcwd(),
             "session": self.settings.session,
+            "userCode": self.user_code.describe(),
         }
         return wire.encode_hello(self.settings.token, os.getpid(), self.rec.origin_wall_ns, metadata)
 
@@ -188,14 +194,15 @@ class Session:
         self.sender.stop()
 
 
-def start(settings: Settings, clock: Optional[Clock] = None) -> Session:
-    """Starts the one session of this process; a second call returns the first session."""
+def start(settings: Settings, clock: Optional[Clock] = None, module: Optional[str] = None) -> Session:
+    """Starts the one session of this process; a second call returns the first session. ``module``: what
+    ``-m`` runs (its package is the app's code)."""
     global _active
     with _lock:
         if _active is None:
             from reactorscope.install_hook import install_reactor_hook, when_imported
 
-            _active = Session(settings, clock)
+            _active = Session(settings, clock, module)
             install_reactor_hook(_active.attach_reactor)
             when_imported("twisted.web.server", _active.attach_web)
         return _active

@@ -13,7 +13,7 @@
  * it, or started before and was still running at its start.
  */
 import type { CallbackBins, CallbackEvents, Envelope, LaneBins, LoopWindows, RangeData } from '../../../protocol/timeline';
-import { isLibraryFile } from '../../../protocol/libraryCode';
+import { UserCode } from '../../../protocol/userCode';
 import { EventKind, type Frame, type Metadata, type Site, type StallSample } from '../../../protocol/wire';
 import { Histogram } from './histogram';
 
@@ -659,6 +659,8 @@ export class SessionStore {
   private pid: number | undefined;
   private originWallNs: number | undefined;
   private metadata: Metadata = {};
+  /** The session's rule for the app's code (its metadata's `userCode`; the fallback rule without one). */
+  private userCode = new UserCode();
   private goodbye: SessionSummary['goodbye'];
   private firstFrameAt: number | undefined;
   private lastFrameAt: number | undefined;
@@ -703,6 +705,7 @@ export class SessionStore {
         this.pid = frame.pid;
         this.originWallNs = frame.originWallNs;
         this.metadata = { ...this.metadata, ...frame.metadata };
+        this.userCode = UserCode.ofMetadata(this.metadata);
         break;
       case 'sites':
         for (const site of frame.sites) this.addSite(site);
@@ -724,6 +727,7 @@ export class SessionStore {
         break;
       case 'meta':
         this.metadata = { ...this.metadata, ...frame.metadata };
+        if ('userCode' in frame.metadata) this.userCode = UserCode.ofMetadata(this.metadata);
         break;
       case 'goodbye':
         this.goodbye = { exitCode: frame.exitCode, reason: frame.reason };
@@ -898,7 +902,7 @@ export class SessionStore {
       const site = Math.floor(key / 256);
       if (sites.has(site) || !NESTED_KINDS.includes(key % 256)) continue;
       const file = this.sites.get(site)?.file;
-      if (file !== undefined && !isLibraryFile(file)) sites.add(site);
+      if (file !== undefined && this.userCode.isUserFile(file)) sites.add(site);
     }
     return sites;
   }

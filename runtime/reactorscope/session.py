@@ -18,7 +18,8 @@ from reactorscope.console import say, warn
 from reactorscope.defer_hooks import DeferHooks
 from reactorscope.reactor_hooks import ReactorHooks
 from reactorscope.recorder import Recorder
-from reactorscope.report import Summary
+from reactorscope import report
+from reactorscope.model import Model
 from reactorscope.sender import Sender
 from reactorscope.sites import SiteTable
 from reactorscope.transport import Connector, Listener, Peer, announce, record_peer
@@ -42,11 +43,8 @@ class Session:
         self.reactor_hooks = ReactorHooks(self.rec, self.sites, settings.lag_interval_ms / 1e3)
         self.defer_hooks = DeferHooks(self.rec, self.sites)
         self.web_hooks = WebHooks(self.rec, self.sites)
-        self.summary = (
-            Summary(int(settings.sample_interval_ms * 1e6), int(settings.stall_threshold_ms * 1e6))
-            if settings.needs_summary
-            else None
-        )
+        # The hotspots model the report and --fail-over read: the server's, fed the same frames (model.py).
+        self.model = Model(self.user_code) if settings.needs_summary else None
         self.connection: Any = Connector(settings.connect) if settings.connect else None
         limit = None if settings.record_limit_mb is None else int(settings.record_limit_mb * 1e6)
         self.recording: Optional[Peer] = record_peer(settings.record, limit) if settings.record else None
@@ -58,7 +56,7 @@ class Session:
             gauge_interval_ns=int(settings.gauge_interval_ms * 1e6),
             connection=self.connection,
             recording=self.recording,
-            summary=self.summary,
+            model=self.model,
             reactor=lambda: self.reactor_hooks.reactor,
         )
         self.watchdog = Watchdog(
@@ -170,15 +168,15 @@ class Session:
                     os.unlink(self.announcement)
                 except OSError:
                     pass
-            if self.summary is None:
+            if self.model is None:
                 return False
+            self.model.add_sites(self.sites.rows_since(0))
             if self.settings.report:
-                say(self.summary.render(self.sites))
+                say(report.render(self.model))
             limit = self.settings.fail_over_ms
-            if limit is not None and self.summary.max_ns > limit * 1e6:
-                warn(
-                    f"a callback held the reactor for {self.summary.max_ns / 1e6:.1f} ms, over --fail-over {limit:g} ms"
-                )
+            longest = self.model.max_top_level_ns
+            if limit is not None and longest > limit * 1e6:
+                warn(f"a callback held the reactor for {longest / 1e6:.1f} ms, over --fail-over {limit:g} ms")
                 return True
             return False
         except Exception as error:

@@ -1,6 +1,7 @@
 """The shim never changes what the app does: exit status, output, exceptions, argv, __main__; and it
 launches scripts, modules, twist and twistd (foreground and daemonised)."""
 import json
+import os
 import re
 import signal
 import sys
@@ -182,3 +183,43 @@ def test_twistd_daemonised_records_from_the_daemon(tmp_path):
     assert rec.frames[-1].type == wire.GOODBYE
     assert rec.of(wire.HELLO)[0].body["pid"] != launcher.pid, "recorded by the daemon child, not the launcher"
     assert not pidfile.exists()
+
+
+def _vendored_app(tmp_path):
+    """A package run with -m (``shop``) whose slow Deferred callback is in a package installed under a
+    site-packages folder (``vendored``): library code by its path, unless ``--user-code`` names it."""
+    site = tmp_path / "site-packages" / "vendored"
+    site.mkdir(parents=True)
+    (site / "__init__.py").write_text(
+        "import time\n\ndef slow(result):\n    time.sleep(0.08)  # VENDORED LINE\n    return result\n"
+    )
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "__init__.py").write_text("")
+    (shop / "__main__.py").write_text(
+        "from twisted.internet import defer, reactor\nimport vendored\n\n"
+        "d = defer.Deferred()\nd.addCallback(vendored.slow)\n"
+        "reactor.callLater(0.01, d.callback, None)\nreactor.callLater(0.2, reactor.stop)\nreactor.run()\n"
+    )
+    env = python_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "site-packages"), env.get("PYTHONPATH", "")])
+    return env
+
+
+@pytest.mark.parametrize("named", [False, True])
+def test_user_code_names_a_package_whose_nested_handlers_then_lead_the_report(tmp_path, named):
+    env = _vendored_app(tmp_path)
+    record = tmp_path / "rec.bin"
+    options = ["--user-code", "vendored"] if named else []
+    result = run_shim(["--record", str(record), "--report", *options, "-m", "shop"], env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rule = Recording.read(record).of(wire.HELLO)[0].body["metadata"]["userCode"]
+    assert str(tmp_path / "shop") + os.sep in rule["include"], "the package run with -m is the app's"
+    assert (str(tmp_path / "site-packages" / "vendored") + os.sep in rule["include"]) == named
+    handlers = result.stderr.split("Where the reactor was blocked")[0]
+    rows = [line.split() for line in handlers.splitlines() if line.strip().startswith("slow ")]
+    if named:
+        assert rows and rows[0][-1] == "nested", handlers
+        assert handlers.index("slow ") < handlers.index("(library code"), "a named package is the app's code"
+    else:
+        assert not rows, "a package under site-packages is library code: its Deferred callback is no handler"

@@ -176,6 +176,9 @@ def test_settings_from_json_are_checked():
         config.from_json('{"bogus": 1}')
     with pytest.raises(config.ConfigError, match="token is required"):
         config.from_json('{"connect": "tcp:127.0.0.1:1"}').validate()
+    with pytest.raises(config.ConfigError, match="user_code must be a list"):
+        config.from_json('{"user_code": "mypkg"}').validate()
+    assert config.from_json('{"user_code": ["mypkg", "*/vendored/*"]}').validate().user_code == ["mypkg", "*/vendored/*"]
     env = {"REACTORSCOPE": '{"report": true}', "REACTORSCOPE_TOKEN": "t"}
     settings = config.take_from_environment(env)
     assert settings is not None and settings.report and settings.token == "t" and env == {}
@@ -207,3 +210,13 @@ def test_a_second_session_start_returns_the_first():
 
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=python_env())
     assert result.stdout.strip() == "True", result.stderr
+
+
+def test_user_code_is_repeatable_on_the_command_line():
+    from reactorscope.cli import RUN_VALUE_OPTIONS, run_options_parser, settings_from_options
+    from reactorscope.launcher import split_command_line
+
+    options, target = split_command_line(["--user-code", "a", "--user-code=*/b/*", "app.py", "--user-code", "x"], RUN_VALUE_OPTIONS)
+    assert target.script == "app.py" and target.args == ("--user-code", "x"), "options end at the target"
+    settings = settings_from_options(run_options_parser().parse_args(options))
+    assert settings.user_code == ["a", "*/b/*"]

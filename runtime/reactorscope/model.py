@@ -14,6 +14,11 @@ It is fed the frames the sender encodes (``add_events``, ``add_stall``, ``add_si
 - blocking lines per handler: the innermost lines of the stall samples, credited to the stalled callback's site
   and to every nested handler its stacks ran through, each with the time it held the reactor by the held rule
   of docs/protocol.md (STALL): a sample stands for the time since the previous sample of the same callback.
+
+One difference stays, on purpose: the server keeps the newest 200 stalled callbacks with their stacks and folds
+older ones into per-line totals (bounded memory for a long session), crediting the nested handlers known when it
+folds them; the report runs once at exit and keeps them all. Past 200 stalls, a nested handler first seen after
+older stalls were folded is credited with their lines here and not there.
 """
 from __future__ import annotations
 

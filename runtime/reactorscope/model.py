@@ -110,6 +110,7 @@ class Model:
     def __init__(self, user_code: Optional[UserCode] = None) -> None:
         """``user_code``: the session's rule; without one, the HELLO metadata's (or the fallback rule)."""
         self.user_code = user_code
+        self._fallback = UserCode()  # for a recording whose HELLO has no userCode (an older shim)
         self.sites: Dict[int, Tuple[int, str, str]] = {}  # id -> (first line, file, name)
         self.histograms: Dict[int, Histogram] = {}  # site * 256 + kind
         self.stalls: Dict[Tuple[int, int], StallRecord] = {}  # (callback start, site)
@@ -161,7 +162,7 @@ class Model:
         return max((h.max for k, h in self.histograms.items() if k % 256 in wire.TOP_LEVEL_KINDS), default=0)
 
     def is_user_file(self, file: str) -> bool:
-        return (self.user_code or UserCode()).is_user_file(file)
+        return (self.user_code or self._fallback).is_user_file(file)
 
     def nested_handler_sites(self) -> Set[int]:
         """Sites of nested callbacks (Deferred, coroutine, web render) in the app's code."""

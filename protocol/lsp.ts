@@ -5,6 +5,7 @@
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import type { Jsonified, RangeData } from './timeline';
+import type { UserCodeDescription } from './userCode';
 
 /** What the telemetry server says about itself: it runs in its own Node process, off the extension host. */
 export interface ServerInfo {
@@ -75,6 +76,8 @@ export interface SessionInfo {
   /** Loop lag of the latest sample and the share of the latest window the reactor was busy. */
   lagMs: number | undefined;
   utilization: number | undefined;
+  /** The session's rule for the app's code (protocol/userCode.ts); undefined from a shim that sent none. */
+  userCode?: UserCodeDescription;
 }
 
 /** Client -> server request: every session of this server run. */

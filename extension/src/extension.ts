@@ -117,7 +117,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
   });
   registerCommand(context, Commands.goToSlowestHandler, async () => {
     await model.refresh();
-    const target = slowest(model.hotspots);
+    const target = slowest(model.hotspots, model.sessions);
     if (!target) {
       void vscode.window.showInformationMessage('Reactor Scope: nothing measured yet. Run an app with Reactor Scope first.');
       return;

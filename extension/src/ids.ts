@@ -25,6 +25,7 @@ export interface Settings {
   historyMemoryMb: number;
   socketKind: 'tcp' | 'unix';
   recordingLimitMb: number;
+  userCode: string[];
 }
 
 export const SETTINGS_SECTION = 'reactorscope';
@@ -37,6 +38,7 @@ export const SETTING_NAMES = [
   'historyMemoryMb',
   'socketKind',
   'recordingLimitMb',
+  'userCode',
 ] as const satisfies readonly (keyof Settings)[];
 
 /** Every view the extension provides. */

@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { userCodeArgs } from './args';
 import { describeExit } from './exitStatus';
 import { resolveInterpreter } from './interpreter';
 import { preflight } from './preflight';
@@ -19,6 +20,8 @@ export interface LaunchSpec {
   env?: Record<string, string>;
   /** An interpreter for this launch only; else the usual resolution (see interpreter.ts). */
   python?: string;
+  /** Packages or path globs that are the app's code too, beside the `reactorscope.userCode` setting's. */
+  userCode?: string[];
 }
 
 /** Where an app's output and end go: an output channel, or the Debug Console. */
@@ -104,6 +107,7 @@ export class AppRunner implements vscode.Disposable {
       ...(recording ? ['--record', recording, '--record-limit', String(settings.recordingLimitMb)] : []),
       '--stall-threshold', String(settings.slowThresholdMs),
       '--sample-interval', String(settings.sampleIntervalMs),
+      ...userCodeArgs(settings.userCode, spec.userCode),
       ...(spec.program ? [spec.program] : ['-m', spec.module ?? '']),
       ...(spec.args ?? []),
     ];

@@ -12,6 +12,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     historyMemoryMb: config.get<number>('historyMemoryMb', 256),
     socketKind: config.get<'tcp' | 'unix'>('socketKind', 'tcp'),
     recordingLimitMb: config.get<number>('recordingLimitMb', 100),
+    userCode: config.get<string[]>('userCode', []).filter((spec) => typeof spec === 'string'),
   };
 }
 

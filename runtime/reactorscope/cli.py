@@ -16,7 +16,9 @@ from typing import Dict, List, Optional, Sequence
 from reactorscope import __version__
 from reactorscope.config import ENV_TOKEN, ConfigError, Settings
 
-RUN_VALUE_OPTIONS = ("--connect", "--record", "--record-limit", "--fail-over", "--stall-threshold", "--sample-interval")
+RUN_VALUE_OPTIONS = (
+    "--connect", "--record", "--record-limit", "--fail-over", "--stall-threshold", "--sample-interval", "--user-code",
+)
 
 
 def environment_info() -> Dict[str, Optional[str]]:
@@ -55,6 +57,9 @@ def run_options_parser() -> argparse.ArgumentParser:
                         help="sample the stack of callbacks running longer than this (default 50)")
     parser.add_argument("--sample-interval", metavar="MS", type=float, dest="sample_interval_ms", default=5.0,
                         help="stack sampling interval during a stall (default 5)")
+    parser.add_argument("--user-code", metavar="PKG_OR_GLOB", action="append", dest="user_code", default=[],
+                        help="a package (import name) or path glob that is the app's code too (repeatable); the "
+                        "report and the editor lead with the app's handlers")
     return parser
 
 
@@ -74,6 +79,7 @@ def settings_from_options(options: argparse.Namespace) -> Settings:
         fail_over_ms=options.fail_over_ms,
         stall_threshold_ms=options.stall_threshold_ms,
         sample_interval_ms=options.sample_interval_ms,
+        user_code=list(options.user_code),
     ).validate()
 
 

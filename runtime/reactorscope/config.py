@@ -9,7 +9,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass, field, fields
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 ENV_CONFIG = "REACTORSCOPE"
 ENV_TOKEN = "REACTORSCOPE_TOKEN"
@@ -39,6 +39,9 @@ class Settings:
     flush_interval_ms: float = 50.0
     gauge_interval_ms: float = 250.0
     lag_interval_ms: float = 50.0
+    user_code: List[str] = field(default_factory=list)
+    """Packages (import names) or path globs that are the app's code too, beside the package being run
+    (``--user-code``; the rule is ``usercode.py``'s)."""
     buffer_events: int = 500_000
     """Events kept while the peer is slow; beyond this they are dropped and counted."""
     session: str = field(default_factory=lambda: secrets.token_hex(4))
@@ -49,6 +52,8 @@ class Settings:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
         if self.record_limit_mb is not None and self.record_limit_mb <= 0:
             raise ConfigError(f"record_limit_mb must be positive, got {self.record_limit_mb}")
+        if not isinstance(self.user_code, list) or not all(isinstance(spec, str) and spec for spec in self.user_code):
+            raise ConfigError(f"user_code must be a list of package names or path globs, got {self.user_code!r}")
         if self.buffer_events < 1000:
             raise ConfigError(f"buffer_events must be at least 1000, got {self.buffer_events}")
         if (self.connect or self.listen) and not self.token:

@@ -50,6 +50,13 @@ def _print_uncaught(error: BaseException) -> None:
     sys.excepthook(type(error), error, error.__traceback__)
 
 
+def _set_path(target: Target) -> None:
+    """``sys.path[0]`` as ``python SCRIPT`` sets it, before the session starts: the packages ``--user-code``
+    names are found from there."""
+    if target.script is not None:
+        sys.path[0] = os.path.dirname(os.path.abspath(target.script))
+
+
 def _run_target(target: Target) -> None:
     if target.module:
         sys.argv = [target.module, *target.args]
@@ -58,12 +65,12 @@ def _run_target(target: Target) -> None:
         assert target.script is not None
         script = target.script
         sys.argv = [script, *target.args]
-        sys.path[0] = os.path.dirname(os.path.abspath(script))
         runpy.run_path(script, run_name="__main__")
 
 
 def run(settings: Settings, target: Target) -> int:
-    session = sessions.start(settings)
+    _set_path(target)
+    session = sessions.start(settings, module=target.module)
     exit_code, reason, message = 0, "exit", None
     interrupted = False
     try:

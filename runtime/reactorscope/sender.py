@@ -12,7 +12,7 @@ from reactorscope import wire
 from reactorscope.console import warn
 from reactorscope.gauges import read_gauges
 from reactorscope.recorder import EVENT_FIELDS, Recorder, StallSample
-from reactorscope.report import Summary
+from reactorscope.model import Model
 from reactorscope.sites import SiteTable
 from reactorscope.transport import Peer
 
@@ -27,7 +27,7 @@ class Sender:
         gauge_interval_ns: int,
         connection: Any = None,
         recording: Optional[Peer] = None,
-        summary: Optional[Summary] = None,
+        model: Optional[Model] = None,
         reactor: Callable[[], Any] = lambda: None,
     ) -> None:
         self.rec = rec
@@ -37,7 +37,7 @@ class Sender:
         self.gauge_interval_ns = gauge_interval_ns
         self.connection = connection  # a transport.Connector or transport.Listener, or None
         self.recording = recording
-        self.summary = summary
+        self.model = model  # fed what is encoded, for --report and --fail-over
         self.reactor = reactor
         self.meta: Dict[str, Any] = {}
         self._meta_version = 0
@@ -106,12 +106,10 @@ class Sender:
             starts = array("q", events[2::EVENT_FIELDS])
             durations = array("q", events[3::EVENT_FIELDS])
             body.append(wire.encode_events(starts, durations, site_ids, kinds))
-            if self.summary is not None:
-                self.summary.add_events(site_ids, kinds, starts, durations)
+            if self.model is not None:
+                self.model.add_events(site_ids, kinds, starts, durations)
         if samples:
             body.extend(self._stall_frames(samples))
-            if self.summary is not None:
-                self.summary.add_stall_samples(samples)
         body.extend(self._loop_frame(now, lag_times, lags))
         if now - self._last_gauges >= self.gauge_interval_ns or goodbye is not None:
             self._last_gauges = now
@@ -146,6 +144,9 @@ class Sender:
         by_callback: Dict[Tuple[int, int, int], List[Tuple[int, List[Tuple[int, int]]]]] = {}
         for start, site, kind, t, stack in samples:
             by_callback.setdefault((start, site, kind), []).append((t, stack))
+        if self.model is not None:
+            for (start, site, kind), group in by_callback.items():
+                self.model.add_stall(start, site, kind, group)
         return [wire.encode_stall(start, site, kind, group) for (start, site, kind), group in by_callback.items()]
 
     def _loop_frame(self, now: int, lag_times: array, lags: array) -> List[bytes]:

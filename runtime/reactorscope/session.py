@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import Any, Optional
 
-from reactorscope import __version__, wire
+from reactorscope import __version__, usercode, wire
 from reactorscope.asyncio_hooks import AsyncioHooks
 from reactorscope.clock import Clock, SystemClock
 from reactorscope.config import Settings
@@ -19,7 +19,8 @@ from reactorscope.console import say, warn
 from reactorscope.defer_hooks import DeferHooks
 from reactorscope.reactor_hooks import ReactorHooks
 from reactorscope.recorder import Recorder
-from reactorscope.report import Summary
+from reactorscope import report
+from reactorscope.model import Model
 from reactorscope.sender import Sender
 from reactorscope.sites import SiteTable
 from reactorscope.transport import Connector, Listener, Peer, announce, record_peer
@@ -31,19 +32,21 @@ _lock = threading.Lock()
 
 
 class Session:
-    def __init__(self, settings: Settings, clock: Optional[Clock] = None) -> None:
+    def __init__(self, settings: Settings, clock: Optional[Clock] = None, module: Optional[str] = None) -> None:
+        """``module``: what ``-m`` runs, whose package is the app's code (None for a script, or when the shim
+        was started from the environment)."""
         self.settings = settings
+        # What the app's code is, decided once for the run: the hooks (``session.user_code``), the report and,
+        # through HELLO, the server and the extension all use this one rule.
+        self.user_code = usercode.build(module, settings.user_code)
         self.sites = SiteTable()
         self.rec = Recorder(clock or SystemClock(), settings.buffer_events)
         self.reactor_hooks = ReactorHooks(self.rec, self.sites, settings.lag_interval_ms / 1e3)
         self.defer_hooks = DeferHooks(self.rec, self.sites)
         self.asyncio_hooks = AsyncioHooks(self.rec, self.sites)
         self.web_hooks = WebHooks(self.rec, self.sites)
-        self.summary = (
-            Summary(int(settings.sample_interval_ms * 1e6), int(settings.stall_threshold_ms * 1e6))
-            if settings.needs_summary
-            else None
-        )
+        # The hotspots model the report and --fail-over read: the server's, fed the same frames (model.py).
+        self.model = Model(self.user_code) if settings.needs_summary else None
         self.connection: Any = Connector(settings.connect) if settings.connect else None
         limit = None if settings.record_limit_mb is None else int(settings.record_limit_mb * 1e6)
         self.recording: Optional[Peer] = record_peer(settings.record, limit) if settings.record else None
@@ -55,7 +58,7 @@ class Session:
             gauge_interval_ns=int(settings.gauge_interval_ms * 1e6),
             connection=self.connection,
             recording=self.recording,
-            summary=self.summary,
+            model=self.model,
             reactor=lambda: self.reactor_hooks.reactor,
         )
         self.watchdog = Watchdog(
@@ -80,6 +83,7 @@ class Session:
             "argv": list(sys.argv),
             "cwd": os.getcwd(),
             "session": self.settings.session,
+            "userCode": self.user_code.describe(),
         }
         return wire.encode_hello(self.settings.token, os.getpid(), self.rec.origin_wall_ns, metadata)
 
@@ -169,15 +173,15 @@ class Session:
                     os.unlink(self.announcement)
                 except OSError:
                     pass
-            if self.summary is None:
+            if self.model is None:
                 return False
+            self.model.add_sites(self.sites.rows_since(0))
             if self.settings.report:
-                say(self.summary.render(self.sites))
+                say(report.render(self.model))
             limit = self.settings.fail_over_ms
-            if limit is not None and self.summary.max_ns > limit * 1e6:
-                warn(
-                    f"a callback held the reactor for {self.summary.max_ns / 1e6:.1f} ms, over --fail-over {limit:g} ms"
-                )
+            longest = self.model.max_top_level_ns
+            if limit is not None and longest > limit * 1e6:
+                warn(f"a callback held the reactor for {longest / 1e6:.1f} ms, over --fail-over {limit:g} ms")
                 return True
             return False
         except Exception as error:
@@ -194,14 +198,15 @@ class Session:
         self.sender.stop()
 
 
-def start(settings: Settings, clock: Optional[Clock] = None) -> Session:
-    """Starts the one session of this process; a second call returns the first session."""
+def start(settings: Settings, clock: Optional[Clock] = None, module: Optional[str] = None) -> Session:
+    """Starts the one session of this process; a second call returns the first session. ``module``: what
+    ``-m`` runs (its package is the app's code)."""
     global _active
     with _lock:
         if _active is None:
             from reactorscope.install_hook import install_reactor_hook, when_imported
 
-            _active = Session(settings, clock)
+            _active = Session(settings, clock, module)
             install_reactor_hook(_active.attach_reactor)
             when_imported("twisted.web.server", _active.attach_web)
         return _active

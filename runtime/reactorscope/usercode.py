@@ -63,6 +63,16 @@ class UserCode:
         """The rule as data, for the HELLO metadata (``userCode``) and ``protocol/userCode.ts``."""
         return {"include": self.include, "globs": self.globs, "library": self.library}
 
+    @classmethod
+    def from_description(cls, description: Any) -> "UserCode":
+        """The rule a session's HELLO metadata carries (``describe()``); a recording without one (an older shim)
+        gets the fallback rule: library code is what ``LIBRARY_PATH`` matches, and what is not a file."""
+        if not isinstance(description, dict):
+            return cls()
+        lists = [description.get(key) for key in ("include", "globs", "library")]
+        include, globs, library = (list(value) if isinstance(value, list) else [] for value in lists)
+        return cls(include, globs, library)
+
 
 def library_folders() -> List[str]:
     """The standard library, every site-packages this interpreter reads, and this runtime."""

@@ -168,7 +168,11 @@ def test_web_blocking(tmp_path):
     fast = run.durations("Fast.render_GET", wire.KIND_WEB_REQUEST)
     assert len(fast) == requests["/fast"] and max(fast) < THRESHOLD_NS / 5, "the fast page is fast"
     run.never_sampled("Fast.render_GET")
-    assert "its time is in that read's row too" in run.result.stderr, "the report says renders are inside reads"
+    assert "whose row counts its time too" in run.result.stderr, "the report says renders are inside reads"
+    render = [row for row in run.report_rows(0) if same_name(row[0], "Sleep.render_GET")]
+    assert render and render[0][-1] == "nested", "a render is a nested handler"
+    table = run.result.stderr.split("Where the reactor was blocked")[0]
+    assert table.index("Sleep.render_GET") < table.index("(library code") < table.index(".dataReceived"), "the app's code first"
 
 
 def test_tcp_slow_protocol(tmp_path):

@@ -11,7 +11,9 @@ from reactorscope import config, wire
 from reactorscope.clock import ManualClock
 from reactorscope.install_hook import _patch
 from reactorscope.recorder import Recorder
-from reactorscope.report import Summary
+from reactorscope import report
+from reactorscope.histogram import Histogram
+from reactorscope.model import Model
 from reactorscope.sender import Sender
 from reactorscope.sites import SiteTable
 from reactorscope.transport import AddressError, Peer, parse_address
@@ -120,29 +122,40 @@ def test_a_full_buffer_drops_and_counts():
 
 
 @pytest.mark.parametrize("event_first", [False, True])
-def test_the_report_shares_a_stall_between_its_lines(event_first):
-    # The sender may drain a stall's end event before, with or after its samples.
-    summary = Summary(sample_interval_ns=5_000_000, stall_threshold_ns=50_000_000)
-    samples = [(10, 1, 1, 60, [(2, 5)]), (10, 1, 1, 65, [(2, 5)]), (10, 1, 1, 70, [(2, 9)])]
+def test_the_model_holds_each_line_for_the_time_since_the_sample_before(event_first):
+    # The sender may drain a stall's end event before, with or after its samples; samples may come in any order.
+    model = Model()
     if not event_first:
-        summary.add_stall_samples(samples)
-    summary.add_events(array("I", [1]), array("B", [1]), array("q", [10]), array("q", [90_000_000]))
-    if event_first:
-        summary.add_stall_samples(samples)
-    assert summary.stalled_lines() == {(2, 5): 60_000_000, (2, 9): 30_000_000}
-    assert summary.max_ns == 90_000_000
+        model.add_stall(10, 1, 1, [(60, [(2, 5)]), (70, [(2, 9)])])
+    model.add_events(array("I", [1]), array("B", [1]), array("q", [10]), array("q", [90_000_000]))
+    model.add_stall(10, 1, 1, [(65, [(2, 5)])] + ([] if not event_first else [(60, [(2, 5)]), (70, [(2, 9)])]))
+    model.add_sites([(1, 1, "/app/a.py", "handler"), (2, 3, "/app/b.py", "work")])
+    (spot,) = model.hotspots()
+    assert [(b.line, b.samples, b.held_ns) for b in spot.blocking_lines] == [(5, 2, 55), (9, 1, 5)]
+    assert model.max_top_level_ns == 90_000_000
 
 
-def test_web_requests_are_reported_handlers_but_not_what_held_the_reactor():
-    summary = Summary(sample_interval_ns=5_000_000, stall_threshold_ns=50_000_000)
-    summary.add_events(array("I", [1, 2, 3]), array("B", [wire.KIND_IO_READ, wire.KIND_WEB_REQUEST, wire.KIND_DEFERRED]),
-                       array("q", [10, 11, 12]), array("q", [90_000_000, 80_000_000, 70_000_000]))
-    assert sorted(summary.handlers) == [1, 2], "Deferred callbacks are not handlers"
-    assert summary.max_ns == 90_000_000
-    sites = SiteTable()
-    for name in ("HTTPChannel.dataReceived", "Page.render_GET", "callback"):
-        sites.named(name)
-    assert "its time is in that read's row too" in summary.render(sites)
+def test_web_requests_are_nested_handlers_but_not_what_held_the_reactor():
+    model = Model()
+    model.add_sites([(1, 100, "/venv/lib/python3.11/site-packages/twisted/web/http.py", "HTTPChannel.dataReceived"),
+                     (2, 10, "/app/site.py", "Page.render_GET"),
+                     (3, 500, "/venv/lib/python3.11/site-packages/twisted/internet/defer.py", "Deferred.callback")])
+    model.add_events(array("I", [1, 2, 3]), array("B", [wire.KIND_IO_READ, wire.KIND_WEB_REQUEST, wire.KIND_DEFERRED]),
+                     array("q", [10, 11, 12]), array("q", [90_000_000, 80_000_000, 70_000_000]))
+    assert [(h.site, h.nested) for h in model.hotspots()] == [(1, False), (2, True)], "library Deferred callbacks are not handlers"
+    assert model.max_top_level_ns == 90_000_000
+    text = report.render(model)
+    assert text.index("Page.render_GET") < text.index("HTTPChannel.dataReceived"), "the app's code first"
+    assert "whose row counts its time too" in text
+
+
+def test_the_histogram_answers_what_histogram_ts_answers():
+    h = Histogram()
+    for value in (5, 40, 1000, 123_456_789, 2**40 + 3):
+        h.record(value)
+    # The middle of the bucket holding the rank (exact at the ends), as test/unit/histogram.test.ts expects.
+    assert (h.percentile(0), h.percentile(1), h.percentile(0.5)) == (5, 2**40 + 3, 1007.5)
+    assert (h.count, h.total, h.max, h.min) == (5, 5 + 40 + 1000 + 123_456_789 + 2**40 + 3, 2**40 + 3, 5)
 
 
 @pytest.mark.parametrize("address", ["tcp:127.0.0.1:80", "tcp:localhost:1", "tcp:[::1]:9", "unix:/tmp/x.sock"])
@@ -163,6 +176,9 @@ def test_settings_from_json_are_checked():
         config.from_json('{"bogus": 1}')
     with pytest.raises(config.ConfigError, match="token is required"):
         config.from_json('{"connect": "tcp:127.0.0.1:1"}').validate()
+    with pytest.raises(config.ConfigError, match="user_code must be a list"):
+        config.from_json('{"user_code": "mypkg"}').validate()
+    assert config.from_json('{"user_code": ["mypkg", "*/vendored/*"]}').validate().user_code == ["mypkg", "*/vendored/*"]
     env = {"REACTORSCOPE": '{"report": true}', "REACTORSCOPE_TOKEN": "t"}
     settings = config.take_from_environment(env)
     assert settings is not None and settings.report and settings.token == "t" and env == {}
@@ -194,3 +210,13 @@ def test_a_second_session_start_returns_the_first():
 
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=python_env())
     assert result.stdout.strip() == "True", result.stderr
+
+
+def test_user_code_is_repeatable_on_the_command_line():
+    from reactorscope.cli import RUN_VALUE_OPTIONS, run_options_parser, settings_from_options
+    from reactorscope.launcher import split_command_line
+
+    options, target = split_command_line(["--user-code", "a", "--user-code=*/b/*", "app.py", "--user-code", "x"], RUN_VALUE_OPTIONS)
+    assert target.script == "app.py" and target.args == ("--user-code", "x"), "options end at the target"
+    settings = settings_from_options(run_options_parser().parse_args(options))
+    assert settings.user_code == ["a", "*/b/*"]

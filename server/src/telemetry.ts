@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { descriptionOf } from '../../protocol/userCode';
 import type { AdoptedLaunch, CallbackSource, HotspotInfo, LaunchTicket, ServerSettings, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
 import { jsonify } from '../../protocol/timeline';
 import { type Frame, Gauge, ProtocolError, StreamDecoder } from '../../protocol/wire';
@@ -267,6 +268,7 @@ export class Telemetry implements DebugSocketHandler {
         note: noteOf(s),
         lagMs: s.lagMs,
         utilization: s.utilization,
+        userCode: descriptionOf(summary.metadata.userCode),
       };
     });
   }

@@ -67,7 +67,9 @@ test('the golden session fixture: summary, statistics, stall estimate, series', 
   assert.equal(stalled.durationNs, undefined);
   assert.equal(stalled.sampleIntervalNs, 5000);
   assert.equal(stalled.heldNs, 5000);
-  const line14 = { site: 1, line: 14, file: '/srv/app/handlers.py', name: 'SlowResource.render_GET', samples: 1, heldNs: 5000 };
+  // Line 14 holds its sample's weight: the time since the callback started (51500 - 1500 ns); the later sample
+  // has no stack and names no line.
+  const line14 = { site: 1, line: 14, file: '/srv/app/handlers.py', name: 'SlowResource.render_GET', samples: 1, heldNs: 50_000 };
   assert.deepEqual(store.blockingLines(), [line14]);
 
   // Top-level kinds only: the coroutine step (kind 6) is not a hotspot.
@@ -106,7 +108,7 @@ test('a second HELLO (a reconnect) keeps what is stored and merges the metadata'
   assert.equal(summary.metadata.reactor, 'EPollReactor');
 });
 
-test('a stall shares the callback duration between its sampled lines, estimated until the EVENTS record comes', () => {
+test('a stall\'s line holds the time since the sample before each of its samples (the first: since the callback\'s start)', () => {
   const store = new SessionStore({ memoryCapBytes: BIG_CAP });
   store.ingest(sitesFrame([1, 3, '/app/handler.py', 'render'], [2, 8, '/app/slow.py', 'crunch']));
   const start = 1 * MS;
@@ -124,17 +126,18 @@ test('a stall shares the callback duration between its sampled lines, estimated 
       [80 * MS, []],
     ]),
   );
-  // Gaps 5, 5, 5, 14 ms: median 5 ms; 4 samples name a line, so 20 ms held, 3:1.
+  // Weights 50 (since the start), 5, 5, 5 ms, and 14 ms for the sample without a line, which no line holds.
   const held = (): [number, number, number][] => store.blockingLines().map((l) => [l.line, l.samples, l.heldNs]);
   assert.deepEqual(held(), [
-    [10, 3, 15 * MS],
+    [10, 3, 60 * MS],
     [11, 1, 5 * MS],
   ]);
 
+  // The callback's duration (its EVENTS record) changes no line's time: what the samples saw is what is held.
   store.ingest(eventsFrame([[start, 100 * MS, 1, 2]]));
   assert.deepEqual(held(), [
-    [10, 3, 75 * MS],
-    [11, 1, 25 * MS],
+    [10, 3, 60 * MS],
+    [11, 1, 5 * MS],
   ]);
 
   const [stalled] = store.stalledCallbacks();
@@ -150,10 +153,27 @@ test('a stall shares the callback duration between its sampled lines, estimated 
   assert.deepEqual(
     hotspot.blockingLines.map((l) => [l.file, l.name, l.line, l.heldNs]),
     [
-      ['/app/slow.py', 'crunch', 10, 75 * MS],
-      ['/app/slow.py', 'crunch', 11, 25 * MS],
+      ['/app/slow.py', 'crunch', 10, 60 * MS],
+      ['/app/slow.py', 'crunch', 11, 5 * MS],
     ],
   );
+});
+
+test('samples of one callback in frames out of time order weigh the same as in order', () => {
+  const frames = [
+    stallFrame(0, 1, 1, [[60 * MS, [[2, 7]]], [65 * MS, [[2, 8]]]]),
+    stallFrame(0, 1, 1, [[90 * MS, [[2, 7]]], [70 * MS, [[2, 8]]]]),
+    stallFrame(0, 1, 1, [[80 * MS, [[2, 7]]]]),
+  ];
+  const lines = (order: Frame[]): [number, number, number][] => {
+    const store = new SessionStore({ memoryCapBytes: BIG_CAP });
+    for (const frame of order) store.ingest(frame);
+    return store.blockingLines().map((l) => [l.line, l.samples, l.heldNs]);
+  };
+  // In time order: 60 (line 7), 65 (8), 70 (8), 80 (7), 90 (7): line 7 holds 60 + 10 + 10, line 8 5 + 5.
+  const expected: [number, number, number][] = [[7, 3, 80 * MS], [8, 2, 10 * MS]];
+  assert.deepEqual(lines(frames), expected);
+  assert.deepEqual(lines([...frames].reverse()), expected);
 });
 
 test('a stall whose EVENTS record came first (same flush) finds its duration', () => {
@@ -163,7 +183,7 @@ test('a stall whose EVENTS record came first (same flush) finds its duration', (
   assert.equal(store.stalledCallbacks()[0].durationNs, 60 * MS);
   assert.deepEqual(
     store.blockingLines().map((l) => l.heldNs),
-    [60 * MS],
+    [50 * MS],
   );
 });
 
@@ -177,7 +197,7 @@ test('only the last 200 stalled callbacks keep their stacks; the line totals kee
   const stalled = store.stalledCallbacks();
   assert.equal(stalled.length, 200);
   assert.equal(stalled[0].start, 5 * 1000 * MS);
-  assert.deepEqual(store.blockingLines(), [{ site: 2, file: '', name: '', line: 10, samples: 205, heldNs: 205 * 60 * MS }]);
+  assert.deepEqual(store.blockingLines(), [{ site: 2, file: '', name: '', line: 10, samples: 205, heldNs: 205 * 55 * MS }]);
   assert.equal(store.hotspots()[0].blockingLines[0].samples, 205);
 });
 
@@ -357,7 +377,7 @@ test('latestNs is the latest time any frame spoke of: a callback end, a gauge, a
   assert.equal(store.latestNs, 30 * MS, 'an older frame does not move it back');
 });
 
-test('blockingLineOf names the line a sampled callback was caught in most; an unsampled callback has none', () => {
+test('blockingLineOf names the line a sampled callback held the reactor at longest; an unsampled callback has none', () => {
   const store = new SessionStore({ memoryCapBytes: BIG_CAP });
   store.ingest(sitesFrame([1, 10, '/app/h.py', 'handler'], [2, 30, '/app/util.py', 'helper']));
   store.ingest(eventsFrame([[100 * MS, 200 * MS, 1, 1], [400 * MS, 1 * MS, 1, 1]]));
@@ -366,8 +386,8 @@ test('blockingLineOf names the line a sampled callback was caught in most; an un
     [155 * MS, [[2, 33], [1, 12]]],
     [160 * MS, [[1, 14]]],
   ]));
-  const line = store.blockingLineOf(100 * MS, 1);
-  assert.deepEqual({ ...line, heldNs: Math.round(line?.heldNs ?? 0) }, { site: 2, file: '/app/util.py', name: 'helper', line: 33, samples: 2, heldNs: Math.round((200 * MS * 2) / 3) });
+  // Line 33 held 50 ms (since the start) and 5 ms; line 14 the last 5 ms.
+  assert.deepEqual(store.blockingLineOf(100 * MS, 1), { site: 2, file: '/app/util.py', name: 'helper', line: 33, samples: 2, heldNs: 55 * MS });
   assert.equal(store.blockingLineOf(400 * MS, 1), undefined);
   assert.equal(store.blockingLineOf(100 * MS, 3), undefined, 'the same start with a site the stacks never ran through');
 });
@@ -383,8 +403,8 @@ test('a web request render is a handler, with the lines its stalls were sampled 
   ]));
   const hotspots = store.hotspots();
   assert.deepEqual(hotspots.map((h) => [h.name, h.count, h.maxNs]), [['HTTPChannel.dataReceived', 1, 220 * MS], ['Page.render_GET', 1, 210 * MS]]);
-  for (const h of hotspots) assert.deepEqual(h.blockingLines.map((b) => [b.file, b.line, b.heldNs]), [['/app/site.py', 12, 220 * MS]]);
-  assert.deepEqual(store.blockingLines().map((b) => [b.line, b.heldNs]), [[12, 220 * MS]], 'each held ns counted once');
+  for (const h of hotspots) assert.deepEqual(h.blockingLines.map((b) => [b.file, b.line, b.heldNs]), [['/app/site.py', 12, 65 * MS]]);
+  assert.deepEqual(store.blockingLines().map((b) => [b.line, b.heldNs]), [[12, 65 * MS]], 'each held ns counted once');
   assert.equal(store.blockingLineOf(0, 2)?.line, 12, 'the render, nested in the sampled read, blocked where the read did');
   assert.equal(store.blockingLineOf(300 * MS, 2), undefined, 'a later render ran in no sampled callback');
 });

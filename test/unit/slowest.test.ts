@@ -2,21 +2,11 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HotspotInfo } from '../../protocol/lsp';
-import { isLibraryFile } from '../../protocol/libraryCode';
 import { slowest } from '../../extension/src/slowest';
 
 function hotspot(file: string, name: string, maxMs: number): HotspotInfo {
   return { sessionId: 1, file, line: 1, name, count: 1, totalMs: maxMs, maxMs, p50Ms: maxMs, p95Ms: maxMs, p99Ms: maxMs, slow: true, blockingLines: [] };
 }
-
-test('library files: the standard library, site-packages and dist-packages, in a venv or not', () => {
-  assert.ok(isLibraryFile('/work/app/.venv/lib/python3.11/site-packages/twisted/web/http.py'));
-  assert.ok(isLibraryFile('/usr/lib/python3/dist-packages/twisted/internet/base.py'));
-  assert.ok(isLibraryFile('/usr/lib/python3.11/asyncio/events.py'));
-  assert.ok(isLibraryFile('C:\\Python311\\Lib\\site-packages\\twisted\\web\\http.py'));
-  assert.ok(!isLibraryFile('/work/app/site.py'));
-  assert.ok(!isLibraryFile('/work/app/lib/handlers.py'));
-});
 
 test('the slowest handler in the user\'s code wins over a slower library one that ran it', () => {
   const http = hotspot('/venv/lib/python3.11/site-packages/twisted/web/http.py', 'HTTPChannel.dataReceived', 220);
@@ -25,4 +15,13 @@ test('the slowest handler in the user\'s code wins over a slower library one tha
   assert.equal(slowest([http, tick, render])?.name, 'Page.render_GET');
   assert.equal(slowest([http])?.name, 'HTTPChannel.dataReceived', 'only library code: still somewhere to go');
   assert.equal(slowest([]), undefined);
+});
+
+test('each session\'s rule says what is the user\'s code: a package named with --user-code counts', () => {
+  const venv = '/venv/lib/python3.11/site-packages/';
+  const http = hotspot(`${venv}twisted/web/http.py`, 'HTTPChannel.dataReceived', 220);
+  const service = hotspot(`${venv}myservice/api.py`, 'Api.render_GET', 210);
+  assert.equal(slowest([http, service])?.name, 'HTTPChannel.dataReceived', 'no rule: both are installed packages');
+  const userCode = { include: [`${venv}myservice/`], globs: [], library: [venv] };
+  assert.equal(slowest([http, service], [{ id: 1, userCode }])?.name, 'Api.render_GET');
 });

@@ -13,7 +13,7 @@
  * it, or started before and was still running at its start.
  */
 import type { CallbackBins, CallbackEvents, Envelope, LaneBins, LoopWindows, RangeData } from '../../../protocol/timeline';
-import { isLibraryFile } from '../../../protocol/libraryCode';
+import { UserCode } from '../../../protocol/userCode';
 import { EventKind, type Frame, type Metadata, type Site, type StallSample } from '../../../protocol/wire';
 import { Histogram } from './histogram';
 
@@ -45,7 +45,10 @@ export interface BlockingLine {
   name: string;
   line: number;
   samples: number;
-  /** Each stalled callback's duration shared between its sampled lines in proportion to their samples. */
+  /**
+   * The time the reactor was held at this line: the weights of its samples, each the time since the previous
+   * sample of its callback (the held rule of docs/protocol.md, STALL).
+   */
   heldNs: number;
 }
 
@@ -56,6 +59,8 @@ export interface Hotspot extends CallStats {
   file: string;
   line: number;
   name: string;
+  /** One of the user's nested handlers (see nestedHandlerSites): its time is in the callback that ran it too. */
+  nested: boolean;
   blockingLines: BlockingLine[];
 }
 
@@ -589,12 +594,23 @@ interface LineTotal {
   heldNs: number;
 }
 
-/** One stalled callback as its STALL frames arrive: samples per line, and its distinct stacks. */
+type LineShare = Omit<LineTotal, 'callbackSite' | 'nested'>;
+
+/**
+ * One stalled callback as its STALL frames arrive (in any number of frames, in any order): every sample's time
+ * and innermost line, for the held rule, and its distinct stacks.
+ */
 class StallRecord {
   durationNs: number | undefined;
-  /** Samples that name a line (a non-empty stack): the shares of the held time are out of these. */
+  /** Samples that name a line (a non-empty stack). */
   lineSamples = 0;
-  readonly lines = new Map<string, { site: number; line: number; samples: number }>();
+  /** Every sample's time and innermost line (an index into `lineList`; -1 for an empty stack), as they came. */
+  private readonly times: number[] = [];
+  private readonly innermost: number[] = [];
+  private readonly lineList: { site: number; line: number }[] = [];
+  private readonly lineIds = new Map<string, number>();
+  /** lineShares(), until the next sample. */
+  private shares: LineShare[] | undefined;
   readonly sampleTimes: number[] = [];
   readonly sampleStacks: number[] = [];
   readonly stacks: [number, number][][] = [];
@@ -609,17 +625,23 @@ class StallRecord {
 
   add(sample: StallSample): void {
     const innermost = sample.stack[0];
+    let lineId = -1;
     if (innermost !== undefined) {
       this.lineSamples++;
       const key = `${innermost[0]}:${innermost[1]}`;
-      const line = this.lines.get(key);
-      if (line) {
-        line.samples++;
-      } else {
-        this.lines.set(key, { site: innermost[0], line: innermost[1], samples: 1 });
+      const known = this.lineIds.get(key);
+      if (known === undefined) {
+        lineId = this.lineList.push({ site: innermost[0], line: innermost[1] }) - 1;
+        this.lineIds.set(key, lineId);
         this.bytes += OBJECT_BYTES;
+      } else {
+        lineId = known;
       }
     }
+    this.times.push(sample.t);
+    this.innermost.push(lineId);
+    this.shares = undefined;
+    this.bytes += 16;
     if (this.sampleTimes.length >= SAMPLES_PER_STALL) return;
     const stackKey = sample.stack.join(';');
     let id = this.stackIds.get(stackKey);
@@ -631,6 +653,31 @@ class StallRecord {
     this.sampleTimes.push(sample.t);
     this.sampleStacks.push(id);
     this.bytes += 16;
+  }
+
+  /**
+   * Per sampled line, its samples and the time it held the reactor, by the held rule of docs/protocol.md (STALL;
+   * model.py's StallRecord.line_shares is the twin): in time order, each sample weighs the time since the
+   * previous sample of this callback (the first: since the callback's start), and a line holds the weights of
+   * the samples whose innermost frame it is.
+   */
+  lineShares(): readonly LineShare[] {
+    if (this.shares) return this.shares;
+    const samples = new Array<number>(this.lineList.length).fill(0);
+    const held = new Array<number>(this.lineList.length).fill(0);
+    const order = this.times.map((_, i) => i).sort((a, b) => this.times[a] - this.times[b]);
+    let previous = this.start;
+    for (const i of order) {
+      const t = this.times[i];
+      const weight = Math.max(0, t - previous);
+      previous = Math.max(previous, t);
+      const line = this.innermost[i];
+      if (line < 0) continue;
+      samples[line]++;
+      held[line] += weight;
+    }
+    this.shares = this.lineList.map(({ site, line }, i) => ({ site, line, samples: samples[i], heldNs: held[i] }));
+    return this.shares;
   }
 
   /** The median gap between consecutive samples: the watchdog's interval, robust to a late wake-up. */
@@ -659,6 +706,8 @@ export class SessionStore {
   private pid: number | undefined;
   private originWallNs: number | undefined;
   private metadata: Metadata = {};
+  /** The session's rule for the app's code (its metadata's `userCode`; the fallback rule without one). */
+  private userCode = new UserCode();
   private goodbye: SessionSummary['goodbye'];
   private firstFrameAt: number | undefined;
   private lastFrameAt: number | undefined;
@@ -703,6 +752,7 @@ export class SessionStore {
         this.pid = frame.pid;
         this.originWallNs = frame.originWallNs;
         this.metadata = { ...this.metadata, ...frame.metadata };
+        this.userCode = UserCode.ofMetadata(this.metadata);
         break;
       case 'sites':
         for (const site of frame.sites) this.addSite(site);
@@ -724,6 +774,7 @@ export class SessionStore {
         break;
       case 'meta':
         this.metadata = { ...this.metadata, ...frame.metadata };
+        if ('userCode' in frame.metadata) this.userCode = UserCode.ofMetadata(this.metadata);
         break;
       case 'goodbye':
         this.goodbye = { exitCode: frame.exitCode, reason: frame.reason };
@@ -753,12 +804,11 @@ export class SessionStore {
   blockingLineOf(start: number, site: number): BlockingLine | undefined {
     const record = this.stalls.get(`${start}:${site}`) ?? this.stallAround(start, site);
     if (!record) return undefined;
-    let top: { site: number; line: number; samples: number } | undefined;
-    for (const line of record.lines.values()) if (!top || line.samples > top.samples) top = line;
+    let top: LineShare | undefined;
+    for (const share of record.lineShares()) if (!top || compareLines(share, top) < 0) top = share;
     if (!top) return undefined;
     const where = this.sites.get(top.site);
-    const heldNs = (record.heldNs() * top.samples) / record.lineSamples;
-    return { site: top.site, file: where?.file ?? '', name: where?.name ?? '', line: top.line, samples: top.samples, heldNs };
+    return { site: top.site, file: where?.file ?? '', name: where?.name ?? '', line: top.line, samples: top.samples, heldNs: top.heldNs };
   }
 
   /** For a nested callback (a render_GET, a coroutine step): the stalled callback it ran in, whose stacks show it. */
@@ -873,7 +923,7 @@ export class SessionStore {
     this.stallBytes -= record.bytes;
     this.resolveDuration(record);
     for (const [callbackSite, nested] of this.creditedSites(record, this.nestedHandlerSites())) {
-      for (const share of lineShares(record)) {
+      for (const share of record.lineShares()) {
         const totalKey = `${callbackSite}:${share.site}:${share.line}`;
         const total = this.retiredLines.get(totalKey);
         if (total) {
@@ -898,7 +948,7 @@ export class SessionStore {
       const site = Math.floor(key / 256);
       if (sites.has(site) || !NESTED_KINDS.includes(key % 256)) continue;
       const file = this.sites.get(site)?.file;
-      if (file !== undefined && !isLibraryFile(file)) sites.add(site);
+      if (file !== undefined && this.userCode.isUserFile(file)) sites.add(site);
     }
     return sites;
   }
@@ -944,7 +994,7 @@ export class SessionStore {
     for (const record of this.stalls.values()) {
       this.resolveDuration(record);
       const sites = nestedHandlers ? this.creditedSites(record, nestedHandlers).map(([site]) => site) : [record.site];
-      for (const site of sites) for (const share of lineShares(record)) add(site, share);
+      for (const site of sites) for (const share of record.lineShares()) add(site, share);
     }
     return bySite;
   }
@@ -963,7 +1013,7 @@ export class SessionStore {
         }
       }
     }
-    return [...merged.values()].sort((a, b) => b.heldNs - a.heldNs);
+    return [...merged.values()].sort(compareLines);
   }
 
   /** The recent stalled callbacks (up to 200), oldest first, with their stacks. */
@@ -1020,11 +1070,12 @@ export class SessionStore {
         file: where?.file ?? '',
         line: where?.line ?? 0,
         name: where?.name ?? '',
+        nested: nestedHandlers.has(site),
         ...callStats(histogram),
-        blockingLines: [...(lines.get(site)?.values() ?? [])].sort((a, b) => b.heldNs - a.heldNs),
+        blockingLines: [...(lines.get(site)?.values() ?? [])].sort(compareLines),
       });
     }
-    return hotspots.sort((a, b) => b.totalNs - a.totalNs);
+    return hotspots.sort((a, b) => b.totalNs - a.totalNs || a.site - b.site);
   }
 
   summary(): SessionSummary {
@@ -1124,15 +1175,9 @@ function settled(
   return whole && visitor.summary(chunk, summaries, base, size);
 }
 
-/** A stalled callback's held time shared between its sampled lines, in proportion to their samples. */
-function lineShares(record: StallRecord): Omit<LineTotal, 'callbackSite' | 'nested'>[] {
-  const held = record.heldNs();
-  return [...record.lines.values()].map(({ site, line, samples }) => ({
-    site,
-    line,
-    samples,
-    heldNs: (held * samples) / record.lineSamples,
-  }));
+/** Longest held first; then by site and line, so that the order is the same for the same data (model.py's too). */
+function compareLines(a: { site: number; line: number; heldNs: number }, b: { site: number; line: number; heldNs: number }): number {
+  return b.heldNs - a.heldNs || a.site - b.site || a.line - b.line;
 }
 
 function callStats(histogram: Histogram): CallStats {

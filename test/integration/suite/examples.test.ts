@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isLibraryFile } from '../../../protocol/libraryCode';
+import { UserCode } from '../../../protocol/userCode';
 import type { ReactorScopeApi } from '../../../extension/src/extension';
 import {
   activated,
@@ -146,7 +146,8 @@ describe('the examples, end to end', () => {
         // which is slowest may change while it runs: the command and the check are repeated together).
         await waitFor('the editor at the slowest handler', async () => {
           await vscode.commands.executeCommand('reactorscope.goToSlowestHandler');
-          const own = (await api.hotspots(live.id)).filter((h) => !isLibraryFile(h.file));
+          const rule = UserCode.fromDescription((await api.sessions()).find((s) => s.id === live.id)?.userCode);
+          const own = (await api.hotspots(live.id)).filter((h) => rule.isUserFile(h.file));
           const slowest = own.reduce((best, h) => (h.maxMs > best.maxMs ? h : best));
           assert.ok(slowest.file === file, `the slowest handler is in ${example.file}`);
           const at = editorAt(slowest.file, slowest.line);

@@ -1,0 +1,257 @@
+"""The hotspots model in Python: what ``--report`` and ``--fail-over`` print and check, computed the way the
+telemetry server's ``SessionStore.hotspots()`` (server/src/store/sessionStore.ts) computes what the editor shows,
+so that the report, the Hotspots view, the diagnostics, the CodeLens and a reopened recording agree on the same
+run: the same handlers, nested handlers, blocking lines and figures. ``test/fixtures/hotspots/`` holds the two
+in step (one recording, one expected result, checked by both test suites).
+
+It is fed the frames the sender encodes (``add_events``, ``add_stall``, ``add_sites``) or their decoded form
+(``ingest``, for a recording read with ``wire.decode_stream``):
+
+- per site and kind, a histogram of durations (``histogram.py``, the twin of histogram.ts);
+- handlers: the sites of top-level callbacks (kinds 1-4), and the app's nested handlers: sites of Deferred
+  callbacks, coroutine steps and web renders whose file is the app's code by the session's rule (``usercode.py``,
+  the HELLO metadata's ``userCode``);
+- blocking lines per handler: the innermost lines of the stall samples, credited to the stalled callback's site
+  and to every nested handler its stacks ran through, each with the time it held the reactor by the held rule
+  of docs/protocol.md (STALL): a sample stands for the time since the previous sample of the same callback.
+
+One difference stays, on purpose: the server keeps the newest 200 stalled callbacks with their stacks and folds
+older ones into per-line totals (bounded memory for a long session), crediting the nested handlers known when it
+folds them; the report runs once at exit and keeps them all. Past 200 stalls, a nested handler first seen after
+older stalls were folded is credited with their lines here and not there.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+from reactorscope import wire
+from reactorscope.histogram import Histogram
+from reactorscope.usercode import UserCode
+
+NESTED_KINDS = (wire.KIND_DEFERRED, wire.KIND_COROUTINE, wire.KIND_WEB_REQUEST)
+# Samples per stalled callback whose stacks are kept (as sessionStore.ts keeps them); later ones still count.
+SAMPLES_PER_STALL = 10_000
+
+Line = Tuple[int, int]  # (site, line)
+
+
+@dataclass
+class BlockingLine:
+    site: int
+    file: str
+    name: str
+    line: int
+    samples: int
+    held_ns: int
+
+
+@dataclass
+class Hotspot:
+    site: int
+    file: str
+    line: int
+    name: str
+    count: int
+    total_ns: int
+    max_ns: int
+    p50_ns: float
+    p95_ns: float
+    p99_ns: float
+    nested: bool
+    """One of the app's nested handlers: its time is also in the top-level callback that ran it."""
+    blocking_lines: List[BlockingLine] = field(default_factory=list)
+
+
+class StallRecord:
+    """One stalled callback, as its STALL frames arrive (in any order, in any number of frames)."""
+
+    def __init__(self, start: int, site: int, kind: int) -> None:
+        self.start = start
+        self.site = site
+        self.kind = kind
+        self.times: List[int] = []
+        self.innermost: List[Optional[Line]] = []
+        self.stacks: List[Tuple[Line, ...]] = []
+        self._stack_ids: Set[Tuple[Line, ...]] = set()
+
+    def add(self, t: int, stack: Sequence[Sequence[int]]) -> None:
+        frames = tuple((int(s), int(line)) for s, line in stack)
+        self.times.append(t)
+        self.innermost.append(frames[0] if frames else None)
+        if len(self.times) <= SAMPLES_PER_STALL and frames not in self._stack_ids:
+            self._stack_ids.add(frames)
+            self.stacks.append(frames)
+
+    def line_shares(self) -> Dict[Line, List[int]]:
+        """(site, line) -> [samples, held ns]: the held rule of docs/protocol.md (STALL). In time order, each
+        sample weighs the time since the previous sample of this callback (the first: since its start);
+        a line holds the weights of the samples whose innermost frame it is."""
+        shares: Dict[Line, List[int]] = {}
+        previous = self.start
+        for i in sorted(range(len(self.times)), key=self.times.__getitem__):
+            t = self.times[i]
+            weight = max(0, t - previous)
+            previous = max(previous, t)
+            line = self.innermost[i]
+            if line is None:
+                continue
+            share = shares.get(line)
+            if share is None:
+                shares[line] = [1, weight]
+            else:
+                share[0] += 1
+                share[1] += weight
+        return shares
+
+
+class Model:
+    def __init__(self, user_code: Optional[UserCode] = None) -> None:
+        """``user_code``: the session's rule; without one, the HELLO metadata's (or the fallback rule)."""
+        self.user_code = user_code
+        self._fallback = UserCode()  # for a recording whose HELLO has no userCode (an older shim)
+        self.sites: Dict[int, Tuple[int, str, str]] = {}  # id -> (first line, file, name)
+        self.histograms: Dict[int, Histogram] = {}  # site * 256 + kind
+        self.stalls: Dict[Tuple[int, int], StallRecord] = {}  # (callback start, site)
+
+    # -- input -------------------------------------------------------------------------------------------
+
+    def add_sites(self, rows: Iterable[Tuple[int, int, str, str]]) -> None:
+        for site, line, file, name in rows:
+            self.sites[site] = (line, file, name)
+
+    def add_events(self, sites: Sequence[int], kinds: Sequence[int], starts: Sequence[int], durations: Sequence[int]) -> None:
+        histograms = self.histograms
+        key, histogram = -1, None
+        for site, kind, duration in zip(sites, kinds, durations):
+            k = site * 256 + kind
+            if k != key or histogram is None:
+                key = k
+                histogram = histograms.get(k)
+                if histogram is None:
+                    histogram = histograms[k] = Histogram()
+            histogram.record(duration)
+
+    def add_stall(self, callback_start: int, site: int, kind: int, samples: Iterable[Tuple[int, Sequence[Sequence[int]]]]) -> None:
+        record = self.stalls.get((callback_start, site))
+        if record is None:
+            record = self.stalls[(callback_start, site)] = StallRecord(callback_start, site, kind)
+        for t, stack in samples:
+            record.add(t, stack)
+
+    def ingest(self, frame: wire.Frame) -> None:
+        """A decoded frame (``wire.decode_stream``), as the server ingests it."""
+        body = frame.body
+        if frame.type in (wire.HELLO, wire.META):
+            description = body["metadata"].get("userCode")
+            if self.user_code is None or description is not None:
+                self.user_code = UserCode.from_description(description)
+        elif frame.type == wire.SITES:
+            self.add_sites((s["id"], s["line"], s["file"], s["name"]) for s in body["sites"])
+        elif frame.type == wire.EVENTS:
+            self.add_events(body["site"], body["kind"], body["start"], body["duration"])
+        elif frame.type == wire.STALL:
+            self.add_stall(body["callbackStart"], body["site"], body["kind"], ((s["t"], s["stack"]) for s in body["samples"]))
+
+    # -- output ------------------------------------------------------------------------------------------
+
+    @property
+    def max_top_level_ns(self) -> int:
+        """The longest callback the reactor loop ran: what held the reactor (``--fail-over``)."""
+        return max((h.max for k, h in self.histograms.items() if k % 256 in wire.TOP_LEVEL_KINDS), default=0)
+
+    def is_user_file(self, file: str) -> bool:
+        return (self.user_code or self._fallback).is_user_file(file)
+
+    def nested_handler_sites(self) -> Set[int]:
+        """Sites of nested callbacks (Deferred, coroutine, web render) in the app's code."""
+        out: Set[int] = set()
+        for key in self.histograms:
+            site = key // 256
+            if site in out or key % 256 not in NESTED_KINDS:
+                continue
+            where = self.sites.get(site)
+            if where is not None and self.is_user_file(where[1]):
+                out.add(site)
+        return out
+
+    def _credited_sites(self, record: StallRecord, nested: Set[int]) -> List[int]:
+        credited = [record.site]
+        seen = {record.site}
+        for stack in record.stacks:
+            for site, _line in stack:
+                if site not in seen and site in nested:
+                    credited.append(site)
+                seen.add(site)
+        return credited
+
+    def _lines_by_callback_site(self, nested: Set[int]) -> Dict[int, Dict[Line, List[int]]]:
+        by_site: Dict[int, Dict[Line, List[int]]] = {}
+        for record in self.stalls.values():
+            shares = record.line_shares()
+            for site in self._credited_sites(record, nested):
+                lines = by_site.setdefault(site, {})
+                for line, (samples, held) in shares.items():
+                    total = lines.get(line)
+                    if total is None:
+                        lines[line] = [samples, held]
+                    else:
+                        total[0] += samples
+                        total[1] += held
+        return by_site
+
+    def hotspots(self) -> List[Hotspot]:
+        """As SessionStore.hotspots(): handlers by the time their callbacks held the reactor, longest first."""
+        nested = self.nested_handler_sites()
+        by_site: Dict[int, Histogram] = {}
+        for key, histogram in self.histograms.items():
+            site = key // 256
+            if key % 256 in wire.TOP_LEVEL_KINDS or site in nested:
+                by_site.setdefault(site, Histogram()).merge(histogram)
+        lines = self._lines_by_callback_site(nested)
+        for site in lines:
+            by_site.setdefault(site, Histogram())
+        out: List[Hotspot] = []
+        for site, h in by_site.items():
+            line, file, name = self.sites.get(site, (0, "", ""))
+            blocking = [
+                BlockingLine(s, self.sites.get(s, (0, "", ""))[1], self.sites.get(s, (0, "", ""))[2], number, n, held)
+                for (s, number), (n, held) in lines.get(site, {}).items()
+            ]
+            blocking.sort(key=lambda b: (-b.held_ns, b.site, b.line))
+            out.append(
+                Hotspot(site, file, line, name, h.count, h.total, h.max, h.percentile(0.5), h.percentile(0.95),
+                        h.percentile(0.99), site in nested, blocking)
+            )
+        out.sort(key=lambda spot: (-spot.total_ns, spot.site))
+        return out
+
+
+def from_recording(data: bytes) -> Model:
+    """The model of a recording (``--record`` FILE's bytes), as the server reads it back."""
+    model = Model()
+    for frame in wire.decode_stream(data):
+        model.ingest(frame)
+    return model
+
+
+def summary_of(hotspot: Hotspot) -> Dict[str, Any]:
+    """A hotspot as test/fixtures/hotspots/expected.json writes it (files by base name: the recording's paths
+    are the machine's that made it)."""
+    return {
+        "name": hotspot.name,
+        "file": os.path.basename(hotspot.file),
+        "line": hotspot.line,
+        "calls": hotspot.count,
+        "p50Ns": hotspot.p50_ns,
+        "p99Ns": hotspot.p99_ns,
+        "maxNs": hotspot.max_ns,
+        "totalNs": hotspot.total_ns,
+        "nested": hotspot.nested,
+        "blockingLines": [
+            {"name": b.name, "file": os.path.basename(b.file), "line": b.line, "samples": b.samples, "heldNs": b.held_ns}
+            for b in hotspot.blocking_lines
+        ],
+    }
+

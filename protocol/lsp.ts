@@ -99,6 +99,8 @@ export interface HotspotInfo {
   p95Ms: number;
   p99Ms: number;
   slow: boolean;
+  /** Known from stall samples only: the app's function behind a library callback; count is the stalls it was in. */
+  sampled: boolean;
   blockingLines: { file: string; line: number; name: string; samples: number; heldMs: number }[];
 }
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from reactorscope import wire
 from reactorscope.histogram import Histogram
@@ -61,7 +61,18 @@ class Hotspot:
     p99_ns: float
     nested: bool
     """One of the app's nested handlers: its time is also in the top-level callback that ran it."""
+    sampled: bool
+    """Known from stall samples only (``Model._app_frames``): the app's function behind a library callback that
+    has no event of its own; its calls are the stalled callbacks it was sampled in, each lasting what it held."""
     blocking_lines: List[BlockingLine] = field(default_factory=list)
+
+
+@dataclass
+class AppFrameShare:
+    """What one stalled callback's samples held in one function of the app's code (app_frame_shares)."""
+
+    held_ns: int = 0
+    lines: Dict[Line, List[int]] = field(default_factory=dict)  # (site, line) -> [samples, held ns]
 
 
 class StallRecord:
@@ -74,27 +85,36 @@ class StallRecord:
         self.times: List[int] = []
         self.innermost: List[Optional[Line]] = []
         self.stacks: List[Tuple[Line, ...]] = []
-        self._stack_ids: Set[Tuple[Line, ...]] = set()
+        self.sample_stacks: List[int] = []  # the first SAMPLES_PER_STALL samples' stacks, as indexes into stacks
+        self._stack_ids: Dict[Tuple[Line, ...], int] = {}
 
     def add(self, t: int, stack: Sequence[Sequence[int]]) -> None:
         frames = tuple((int(s), int(line)) for s, line in stack)
         self.times.append(t)
         self.innermost.append(frames[0] if frames else None)
-        if len(self.times) <= SAMPLES_PER_STALL and frames not in self._stack_ids:
-            self._stack_ids.add(frames)
-            self.stacks.append(frames)
+        if len(self.times) <= SAMPLES_PER_STALL:
+            stack_id = self._stack_ids.get(frames)
+            if stack_id is None:
+                stack_id = self._stack_ids[frames] = len(self.stacks)
+                self.stacks.append(frames)
+            self.sample_stacks.append(stack_id)
+
+    def weights(self) -> List[int]:
+        """Each sample's weight by the held rule, in the order the samples came (the order of ``times``)."""
+        weights = [0] * len(self.times)
+        previous = self.start
+        for i in sorted(range(len(self.times)), key=self.times.__getitem__):
+            t = self.times[i]
+            weights[i] = max(0, t - previous)
+            previous = max(previous, t)
+        return weights
 
     def line_shares(self) -> Dict[Line, List[int]]:
         """(site, line) -> [samples, held ns]: the held rule of docs/protocol.md (STALL). In time order, each
         sample weighs the time since the previous sample of this callback (the first: since its start);
         a line holds the weights of the samples whose innermost frame it is."""
         shares: Dict[Line, List[int]] = {}
-        previous = self.start
-        for i in sorted(range(len(self.times)), key=self.times.__getitem__):
-            t = self.times[i]
-            weight = max(0, t - previous)
-            previous = max(previous, t)
-            line = self.innermost[i]
+        for line, weight in zip(self.innermost, self.weights()):
             if line is None:
                 continue
             share = shares.get(line)
@@ -104,6 +124,30 @@ class StallRecord:
                 share[0] += 1
                 share[1] += weight
         return shares
+
+    def app_frame_shares(self, is_app: Callable[[int], bool], skip: Set[int]) -> Dict[int, AppFrameShare]:
+        """The app's code behind a library callback (sessionStore.ts's StallRecord.appFrameShares is the twin):
+        for each sample whose stack is kept, the outermost frame in the app's code (``is_app``), unless ``skip``
+        has it; that site holds the sample's weight, and its innermost line the same."""
+        out: Dict[int, AppFrameShare] = {}
+        weights = self.weights()
+        outermost = [next((site for site, _ in reversed(stack) if is_app(site)), -1) for stack in self.stacks]
+        for i, stack_id in enumerate(self.sample_stacks):
+            app = outermost[stack_id]
+            line = self.innermost[i]
+            if app < 0 or app in skip or line is None:
+                continue
+            share = out.get(app)
+            if share is None:
+                share = out[app] = AppFrameShare()
+            share.held_ns += weights[i]
+            total = share.lines.get(line)
+            if total is None:
+                share.lines[line] = [1, weights[i]]
+            else:
+                total[0] += 1
+                total[1] += weights[i]
+        return out
 
 
 class Model:
@@ -186,19 +230,41 @@ class Model:
                 seen.add(site)
         return credited
 
+    def _app_frames(self, record: StallRecord, nested: Set[int]) -> Dict[int, AppFrameShare]:
+        """The app's functions behind a stalled library callback (a framework's dispatch: ``Cooperator._tick``
+        running a crawler's callback, a framework's asyncio Task, Klein's or another resource's own ``render``):
+        per sample, the outermost frame in the app's code. None when the stalled callback is the app's own, and
+        never a site with events of its own (a nested handler or a top-level callback). As sessionStore.ts."""
+        if not self._is_app_site(record.site):
+            skip = set(nested)
+            skip.update(key // 256 for key in self.histograms if key % 256 in wire.TOP_LEVEL_KINDS)
+            return record.app_frame_shares(self._is_app_site, skip)
+        return {}
+
+    def _is_app_site(self, site: int) -> bool:
+        where = self.sites.get(site)
+        return where is not None and bool(where[1]) and self.is_user_file(where[1])
+
     def _lines_by_callback_site(self, nested: Set[int]) -> Dict[int, Dict[Line, List[int]]]:
         by_site: Dict[int, Dict[Line, List[int]]] = {}
+
+        def add(site: int, line: Line, samples: int, held: int) -> None:
+            lines = by_site.setdefault(site, {})
+            total = lines.get(line)
+            if total is None:
+                lines[line] = [samples, held]
+            else:
+                total[0] += samples
+                total[1] += held
+
         for record in self.stalls.values():
             shares = record.line_shares()
             for site in self._credited_sites(record, nested):
-                lines = by_site.setdefault(site, {})
                 for line, (samples, held) in shares.items():
-                    total = lines.get(line)
-                    if total is None:
-                        lines[line] = [samples, held]
-                    else:
-                        total[0] += samples
-                        total[1] += held
+                    add(site, line, samples, held)
+            for site, share in self._app_frames(record, nested).items():
+                for line, (samples, held) in share.lines.items():
+                    add(site, line, samples, held)
         return by_site
 
     def hotspots(self) -> List[Hotspot]:
@@ -209,6 +275,11 @@ class Model:
             site = key // 256
             if key % 256 in wire.TOP_LEVEL_KINDS or site in nested:
                 by_site.setdefault(site, Histogram()).merge(histogram)
+        sampled: Set[int] = set()
+        for record in self.stalls.values():
+            for site, share in self._app_frames(record, nested).items():
+                sampled.add(site)
+                by_site.setdefault(site, Histogram()).record(share.held_ns)
         lines = self._lines_by_callback_site(nested)
         for site in lines:
             by_site.setdefault(site, Histogram())
@@ -222,7 +293,7 @@ class Model:
             blocking.sort(key=lambda b: (-b.held_ns, b.site, b.line))
             out.append(
                 Hotspot(site, file, line, name, h.count, h.total, h.max, h.percentile(0.5), h.percentile(0.95),
-                        h.percentile(0.99), site in nested, blocking)
+                        h.percentile(0.99), site in nested or site in sampled, site in sampled, blocking)
             )
         out.sort(key=lambda spot: (-spot.total_ns, spot.site))
         return out
@@ -249,6 +320,7 @@ def summary_of(hotspot: Hotspot) -> Dict[str, Any]:
         "maxNs": hotspot.max_ns,
         "totalNs": hotspot.total_ns,
         "nested": hotspot.nested,
+        "sampled": hotspot.sampled,
         "blockingLines": [
             {"name": b.name, "file": os.path.basename(b.file), "line": b.line, "samples": b.samples, "heldNs": b.held_ns}
             for b in hotspot.blocking_lines

@@ -31,8 +31,10 @@ def render(model: Model) -> str:
         lines.append("  (no reactor callbacks were recorded)")
     else:
         lines.extend(_format_table(table, notes, right=range(2, 7)))
-    if any(h.nested for h in users):
+    if any(h.nested and not h.sampled for h in users):
         lines.append("  (nested: a Deferred callback, coroutine step or web render run inside a reactor callback, whose row counts its time too)")
+    if any(h.sampled for h in users):
+        lines.append("  (sampled: the app's function a library callback ran, known from stall samples: calls are the stalls it was in, each the time it held)")
     blocked: List[Tuple[str, ...]] = [("location", "function", "held", "in handler")]
     for h in users + library:
         for b in h.blocking_lines[:LINES_PER_HANDLER]:
@@ -53,7 +55,7 @@ def _row(h: Hotspot) -> Tuple[str, ...]:
         _ms(h.p99_ns),
         _ms(h.max_ns),
         _ms(h.total_ns),
-        "nested" if h.nested else "",
+        "sampled" if h.sampled else "nested" if h.nested else "",
     )
 
 

@@ -24,7 +24,7 @@ function lineRange(line: number): Range {
 
 /** One line, as the CodeLens shows it: "142 calls · p50 0.30 ms · p99 87 ms · max 210 ms". */
 export function lensTitle(h: HotspotInfo): string {
-  const calls = `${h.count} call${h.count === 1 ? '' : 's'}`;
+  const calls = h.sampled ? `sampled in ${h.count} stall${h.count === 1 ? '' : 's'}` : `${h.count} call${h.count === 1 ? '' : 's'}`;
   return `${calls} · p50 ${formatMs(h.p50Ms)} · p99 ${formatMs(h.p99Ms)} · max ${formatMs(h.maxMs)}`;
 }
 

@@ -294,6 +294,7 @@ export class Telemetry implements DebugSocketHandler {
           p95Ms: ms(h.p95Ns),
           p99Ms: ms(h.p99Ns),
           slow: Math.max(h.maxNs, h.p99Ns) > this.slowThresholdNs,
+          sampled: h.sampled,
           blockingLines: h.blockingLines.map((b) => ({ file: b.file, line: b.line, name: b.name, samples: b.samples, heldMs: ms(b.heldNs) })),
         });
       }

@@ -11,9 +11,13 @@ const uri = pathToFileURL(file).href;
 function hotspot(overrides: Partial<HotspotInfo>): HotspotInfo {
   return {
     sessionId: 1, file, line: 10, name: 'render_GET', count: 142, totalMs: 900, maxMs: 210, p50Ms: 0.3, p95Ms: 40, p99Ms: 87,
-    slow: true, blockingLines: [{ file, line: 14, name: 'render_GET', samples: 30, heldMs: 150 }], ...overrides,
+    slow: true, sampled: false, blockingLines: [{ file, line: 14, name: 'render_GET', samples: 30, heldMs: 150 }], ...overrides,
   };
 }
+
+test('a handler known from stall samples only says so instead of calls', () => {
+  assert.equal(lensTitle(hotspot({ sampled: true, count: 3, p50Ms: 60, p99Ms: 61, maxMs: 61 })), 'sampled in 3 stalls · p50 60.0 ms · p99 61.0 ms · max 61.0 ms');
+});
 
 test('the lens reads like the issue asks', () => {
   assert.equal(lensTitle(hotspot({})), '142 calls · p50 0.30 ms · p99 87.0 ms · max 210 ms');

@@ -40,6 +40,7 @@ test('the golden recording gives the expected hotspots: handlers, nested handler
     maxNs: h.maxNs,
     totalNs: h.totalNs,
     nested: h.nested,
+    sampled: h.sampled,
     blockingLines: h.blockingLines.map((b) => ({ name: b.name, file: basename(b.file), line: b.line, samples: b.samples, heldNs: b.heldNs })),
     userCode: userCode.isUserFile(h.file),
   }));

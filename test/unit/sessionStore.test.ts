@@ -426,3 +426,42 @@ test('nested steps of the user\'s code are handlers; nested steps of library cod
   assert.deepEqual(hotspots.map((h) => h.name), ['Deferred.callback', 'handle_order']);
   assert.deepEqual(hotspots[1]?.blockingLines.map((b) => [b.name, b.line]), [['handle_order', 24]]);
 });
+
+test('the app\'s function behind a library callback is a handler from the stall samples, before and after its stalls retire', () => {
+  const lib = '/venv/lib/python3.11/site-packages/twisted/internet/task.py';
+  const make = (stalls: number): SessionStore => {
+    const store = new SessionStore({ memoryCapBytes: BIG_CAP });
+    // 1: Cooperator._tick (library, the timer the loop ran); 2: the app's parse; 3: the app's spin (innermost).
+    store.ingest(sitesFrame([1, 672, lib, 'Cooperator._tick'], [2, 20, '/srv/app/spider.py', 'parse'], [3, 8, '/srv/app/spider.py', 'spin'], [4, 99, lib, 'other']));
+    for (let k = 0; k < stalls; k++) {
+      const start = k * 1000 * MS;
+      store.ingest(eventsFrame([[start, 70 * MS, 1, EventKind.timer]]));
+      // parse -> spin for two samples, then a library line inside parse's call (still parse's time).
+      store.ingest(stallFrame(start, 1, EventKind.timer, [
+        [start + 20 * MS, [[3, 9], [2, 21], [4, 100], [1, 680]]],
+        [start + 40 * MS, [[3, 9], [2, 21], [4, 100], [1, 680]]],
+        [start + 60 * MS, [[4, 101], [2, 22], [1, 680]]],
+        [start + 65 * MS, [[4, 102], [1, 680]]], // back in the library: not parse's
+      ]));
+    }
+    return store;
+  };
+  for (const stalls of [3, 230]) {
+    const parse = make(stalls).hotspots().find((h) => h.name === 'parse');
+    assert.ok(parse, `${stalls} stalls: parse is a hotspot`);
+    assert.equal(parse.sampled, true);
+    assert.equal(parse.nested, true);
+    assert.equal(parse.count, stalls, 'one call per stalled callback it was sampled in');
+    assert.equal(parse.maxNs, 60 * MS, 'each call lasting what its samples held (up to the last sample in it)');
+    assert.deepEqual(parse.blockingLines.map((b) => [b.name, b.line, b.samples, b.heldNs]), [
+      ['spin', 9, 2 * stalls, 40 * MS * stalls],
+      ['other', 101, stalls, 20 * MS * stalls],
+    ]);
+  }
+  // An app callback the loop ran itself is its own handler: nothing is sampled behind it.
+  const store = new SessionStore({ memoryCapBytes: BIG_CAP });
+  store.ingest(sitesFrame([2, 20, '/srv/app/spider.py', 'parse'], [3, 8, '/srv/app/spider.py', 'spin']));
+  store.ingest(eventsFrame([[0, 70 * MS, 3, EventKind.timer]]));
+  store.ingest(stallFrame(0, 3, EventKind.timer, [[20 * MS, [[3, 9], [2, 21], [3, 8]]]]));
+  assert.deepEqual(store.hotspots().map((h) => [h.name, h.sampled]), [['spin', false]]);
+});

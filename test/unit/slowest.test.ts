@@ -5,7 +5,7 @@ import type { HotspotInfo } from '../../protocol/lsp';
 import { slowest } from '../../extension/src/slowest';
 
 function hotspot(file: string, name: string, maxMs: number): HotspotInfo {
-  return { sessionId: 1, file, line: 1, name, count: 1, totalMs: maxMs, maxMs, p50Ms: maxMs, p95Ms: maxMs, p99Ms: maxMs, slow: true, blockingLines: [] };
+  return { sessionId: 1, file, line: 1, name, count: 1, totalMs: maxMs, maxMs, p50Ms: maxMs, p95Ms: maxMs, p99Ms: maxMs, slow: true, sampled: false, blockingLines: [] };
 }
 
 test('the slowest handler in the user\'s code wins over a slower library one that ran it', () => {

@@ -61,6 +61,11 @@ export interface Hotspot extends CallStats {
   name: string;
   /** One of the user's nested handlers (see nestedHandlerSites): its time is in the callback that ran it too. */
   nested: boolean;
+  /**
+   * Known from stall samples only (see appFrames): the app's function behind a library callback that has no
+   * event of its own. Its calls are the stalled callbacks it was sampled in, each lasting the time it held.
+   */
+  sampled: boolean;
   blockingLines: BlockingLine[];
 }
 
@@ -596,6 +601,12 @@ interface LineTotal {
 
 type LineShare = Omit<LineTotal, 'callbackSite' | 'nested'>;
 
+/** What one stalled callback's samples held in one function of the app's code (StallRecord.appFrameShares). */
+interface AppFrameShare {
+  heldNs: number;
+  lines: Map<string, LineShare>;
+}
+
 /**
  * One stalled callback as its STALL frames arrive (in any number of frames, in any order): every sample's time
  * and innermost line, for the held rule, and its distinct stacks.
@@ -665,19 +676,60 @@ class StallRecord {
     if (this.shares) return this.shares;
     const samples = new Array<number>(this.lineList.length).fill(0);
     const held = new Array<number>(this.lineList.length).fill(0);
+    const weights = this.weights();
+    for (let i = 0; i < weights.length; i++) {
+      const line = this.innermost[i];
+      if (line < 0) continue;
+      samples[line]++;
+      held[line] += weights[i];
+    }
+    this.shares = this.lineList.map(({ site, line }, i) => ({ site, line, samples: samples[i], heldNs: held[i] }));
+    return this.shares;
+  }
+
+  /** Each sample's weight by the held rule, in the order the samples came (the order of `times`). */
+  private weights(): number[] {
+    const weights = new Array<number>(this.times.length).fill(0);
     const order = this.times.map((_, i) => i).sort((a, b) => this.times[a] - this.times[b]);
     let previous = this.start;
     for (const i of order) {
       const t = this.times[i];
-      const weight = Math.max(0, t - previous);
+      weights[i] = Math.max(0, t - previous);
       previous = Math.max(previous, t);
-      const line = this.innermost[i];
-      if (line < 0) continue;
-      samples[line]++;
-      held[line] += weight;
     }
-    this.shares = this.lineList.map(({ site, line }, i) => ({ site, line, samples: samples[i], heldNs: held[i] }));
-    return this.shares;
+    return weights;
+  }
+
+  /**
+   * The app's code behind a library callback (model.py's StallRecord.app_frame_shares is the twin): for each
+   * sample whose stack is kept, the outermost frame in the app's code (`isApp`), unless `skip` has it; that site
+   * holds the sample's weight, and its innermost line the same. Sites by their held time and lines.
+   */
+  appFrameShares(isApp: (site: number) => boolean, skip: ReadonlySet<number>): Map<number, AppFrameShare> {
+    const out = new Map<number, AppFrameShare>();
+    const weights = this.weights();
+    const outermost = this.stacks.map((stack) => {
+      for (let f = stack.length - 1; f >= 0; f--) if (isApp(stack[f][0])) return stack[f][0];
+      return -1;
+    });
+    for (let i = 0; i < this.sampleStacks.length; i++) {
+      const app = outermost[this.sampleStacks[i]];
+      const line = this.innermost[i];
+      if (app < 0 || skip.has(app) || line < 0) continue;
+      let share = out.get(app);
+      if (!share) out.set(app, (share = { heldNs: 0, lines: new Map() }));
+      share.heldNs += weights[i];
+      const { site, line: number } = this.lineList[line];
+      const key = `${site}:${number}`;
+      const total = share.lines.get(key);
+      if (total) {
+        total.samples++;
+        total.heldNs += weights[i];
+      } else {
+        share.lines.set(key, { site, line: number, samples: 1, heldNs: weights[i] });
+      }
+    }
+    return out;
   }
 
   /** The median gap between consecutive samples: the watchdog's interval, robust to a late wake-up. */
@@ -728,6 +780,8 @@ export class SessionStore {
   private stallBytes = 0;
   /** Lines of stalled callbacks no longer recent, by `${callbackSite}:${site}:${line}`. */
   private readonly retiredLines = new Map<string, LineTotal>();
+  /** Per app frame behind a library callback (appFrames), what it held in each stalled callback no longer recent. */
+  private readonly retiredAppFrames = new Map<number, Histogram>();
 
   private readonly gauges = new Map<number, SeriesRing>();
   private readonly lags = new SeriesRing(2, SERIES_POINTS);
@@ -922,18 +976,27 @@ export class SessionStore {
     this.stalls.delete(key);
     this.stallBytes -= record.bytes;
     this.resolveDuration(record);
-    for (const [callbackSite, nested] of this.creditedSites(record, this.nestedHandlerSites())) {
-      for (const share of record.lineShares()) {
-        const totalKey = `${callbackSite}:${share.site}:${share.line}`;
-        const total = this.retiredLines.get(totalKey);
-        if (total) {
-          total.samples += share.samples;
-          total.heldNs += share.heldNs;
-        } else {
-          this.retiredLines.set(totalKey, { callbackSite, nested, ...share });
-          this.stallBytes += OBJECT_BYTES;
-        }
-      }
+    const nestedHandlers = this.nestedHandlerSites();
+    for (const [callbackSite, nested] of this.creditedSites(record, nestedHandlers)) {
+      for (const share of record.lineShares()) this.retireLine(callbackSite, nested, share);
+    }
+    for (const [site, share] of this.appFrames(record, nestedHandlers)) {
+      let histogram = this.retiredAppFrames.get(site);
+      if (!histogram) this.retiredAppFrames.set(site, (histogram = new Histogram()));
+      histogram.record(share.heldNs);
+      for (const line of share.lines.values()) this.retireLine(site, true, line);
+    }
+  }
+
+  private retireLine(callbackSite: number, nested: boolean, share: LineShare): void {
+    const totalKey = `${callbackSite}:${share.site}:${share.line}`;
+    const total = this.retiredLines.get(totalKey);
+    if (total) {
+      total.samples += share.samples;
+      total.heldNs += share.heldNs;
+    } else {
+      this.retiredLines.set(totalKey, { callbackSite, nested, ...share });
+      this.stallBytes += OBJECT_BYTES;
     }
   }
 
@@ -970,6 +1033,25 @@ export class SessionStore {
   }
 
   /**
+   * The app's functions behind a stalled library callback (a framework's dispatch: `Cooperator._tick` running a
+   * crawler's callback, an asyncio Task of a framework, Klein's or another resource's own `render`, a
+   * `Deferred.callback` whose callbacks are a library's): per sample, the outermost frame in the app's code, by
+   * StallRecord.appFrameShares. None when the stalled callback is the app's own, and never a site with events of
+   * its own (a nested handler or a top-level callback, whose figures and lines come from those).
+   */
+  private appFrames(record: StallRecord, nestedHandlers: ReadonlySet<number>): Map<number, AppFrameShare> {
+    if (this.isAppSite(record.site)) return new Map();
+    const skip = new Set<number>(nestedHandlers);
+    for (const key of this.histograms.keys()) if (isTopLevel(key % 256)) skip.add(Math.floor(key / 256));
+    return record.appFrameShares((site) => this.isAppSite(site), skip);
+  }
+
+  private isAppSite(site: number): boolean {
+    const file = this.sites.get(site)?.file;
+    return file !== undefined && file !== '' && this.userCode.isUserFile(file);
+  }
+
+  /**
    * Per callback site, the lines its stalls were sampled in, retired and recent together. A sample's
    * callback is its STALL frame's site, which may be one no EVENTS record has mentioned yet. With
    * `nestedHandlers`, the lines are also credited to those the stacks ran through (see creditedSites).
@@ -995,6 +1077,8 @@ export class SessionStore {
       this.resolveDuration(record);
       const sites = nestedHandlers ? this.creditedSites(record, nestedHandlers).map(([site]) => site) : [record.site];
       for (const site of sites) for (const share of record.lineShares()) add(site, share);
+      if (!nestedHandlers) continue;
+      for (const [site, share] of this.appFrames(record, nestedHandlers)) for (const line of share.lines.values()) add(site, line);
     }
     return bySite;
   }
@@ -1060,6 +1144,15 @@ export class SessionStore {
       const site = Math.floor(key / 256);
       if (isTopLevel(key % 256) || nestedHandlers.has(site)) topLevelOf(site).merge(histogram);
     }
+    const sampled = new Set<number>();
+    const sampledOf = (site: number): Histogram => {
+      sampled.add(site);
+      return topLevelOf(site);
+    };
+    for (const [site, histogram] of this.retiredAppFrames) sampledOf(site).merge(histogram);
+    for (const record of this.stalls.values()) {
+      for (const [site, share] of this.appFrames(record, nestedHandlers)) sampledOf(site).record(share.heldNs);
+    }
     const lines = this.linesByCallbackSite(nestedHandlers);
     for (const site of lines.keys()) topLevelOf(site);
     const hotspots: Hotspot[] = [];
@@ -1070,7 +1163,8 @@ export class SessionStore {
         file: where?.file ?? '',
         line: where?.line ?? 0,
         name: where?.name ?? '',
-        nested: nestedHandlers.has(site),
+        nested: nestedHandlers.has(site) || sampled.has(site),
+        sampled: sampled.has(site),
         ...callStats(histogram),
         blockingLines: [...(lines.get(site)?.values() ?? [])].sort(compareLines),
       });

@@ -3,7 +3,8 @@
     python near_threshold_app.py [COUNT] [SEED]
 
 COUNT timers (default 24), one after the other with 5-25 ms of idle reactor between them, each running
-55-95 ms (1.1 to 1.9 times the default 50 ms threshold): a loop on the TRUE LINE, then 3-5 ms in decoy(), last.
+55-95 ms (1.1 to 1.9 times the default 50 ms threshold): a loop on one line (the true line), then 3-5 ms in
+decoy(), last.
 A sampler that samples only past the threshold puts much of the time on the decoy; the held time of the
 stack samples (test_sampler.py, bench/sampler.py) should be at the true line.
 """

@@ -52,9 +52,9 @@ def run_options_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fail-over", metavar="MS", type=float, dest="fail_over_ms",
                         help="exit with status 3 when a callback held the reactor longer than MS milliseconds")
     parser.add_argument("--stall-threshold", metavar="MS", type=float, dest="stall_threshold_ms", default=50.0,
-                        help="sample the stack of callbacks running longer than this (default 50)")
+                        help="callbacks running at least this long are stalls, with their stack samples (default 50)")
     parser.add_argument("--sample-interval", metavar="MS", type=float, dest="sample_interval_ms", default=5.0,
-                        help="stack sampling interval during a stall (default 5)")
+                        help="stack sampling interval while a callback runs; only stalls' samples are kept (default 5)")
     return parser
 
 

@@ -19,12 +19,13 @@ never on the reactor, so it works while the reactor is stuck. Cheap by construct
 sample is (code, line) pairs, turned into site ids only when published. What it costs a busy reactor is
 measured by bench/sampler.py (docs/performance.md). C code that holds the GIL is invisible to it until it
 lets go, and a CPU-bound callback holds the GIL for the interpreter's switch interval (5 ms by default)
-before the sampler gets it, so samples of CPU-bound code come about every interval + 5 ms.
+before the sampler gets it: the sampler shortens its next wait by that delay.
 """
 from __future__ import annotations
 
 import sys
 import threading
+import time
 from types import FrameType
 from typing import Any, Callable, List, Optional, Set, Tuple
 
@@ -57,6 +58,7 @@ class Watchdog:
         self.stop_codes = stop_codes
         self._stop = threading.Event()
         self._wait = wait or self._stop.wait
+        self._timer = time.perf_counter  # how late a wake is (replaced by a fake in tests)
         self._thread: Optional[threading.Thread] = None
         # The callback the samples below are of (the recorder's list for it), and whether it is known a stall.
         self._held: Optional[List[Any]] = None
@@ -78,13 +80,22 @@ class Watchdog:
 
     def _run(self) -> None:
         interval = self.sample_interval_ns / 1e9
+        shortest = interval / 5
+        wait = interval
+        clock = self._timer
         while True:
             try:
                 self.check()
             except Exception:  # never let the sampler die or disturb the app
                 pass
-            if self._wait(interval):
+            before = clock()
+            if self._wait(wait):
                 break
+            # A wake is late by the time it waited for the GIL: a CPU-bound reactor thread lets go of it only
+            # after the switch interval (5 ms by default). The next wait is that much shorter (not below a
+            # fifth of the interval), so CPU-bound code is sampled about every interval, not every two.
+            late = clock() - before - wait
+            wait = max(shortest, interval - max(0.0, late))
         try:
             self.settle()  # a stall that ended since the last wake still gets its samples sent
         except Exception:

@@ -168,6 +168,25 @@ def test_an_ended_stall_is_settled_when_the_watchdog_stops(blocked_thread):
     assert dog._held is None
 
 
+@pytest.mark.parametrize("gil_wait_ms,expected_ms", [(0, [5, 5, 5]), (5, [5, 1, 1]), (2, [5, 3, 3])])
+def test_a_wake_late_for_the_gil_shortens_the_next_wait(blocked_thread, gil_wait_ms, expected_ms):
+    # A CPU-bound reactor thread gives up the GIL only after the switch interval: samples should still come
+    # about every sample interval, not every interval plus that wait (the next wait is never under 1 ms).
+    clock = ManualClock()
+    rec, dog = make_watchdog(clock, blocked_thread)
+    seconds = [0.0]
+    waits = []
+
+    def wait(s):
+        waits.append(round(s * 1e3, 6))
+        seconds[0] += s + gil_wait_ms / 1e3
+        return len(waits) == len(expected_ms)
+
+    dog._wait, dog._timer = wait, lambda: seconds[0]
+    dog._run()
+    assert waits == expected_ms
+
+
 def test_a_stall_past_the_kept_limit_counts_what_it_dropped(blocked_thread, monkeypatch):
     from reactorscope import watchdog
 

@@ -4,7 +4,7 @@ timed one: the figure is how the samples share the callbacks' time, whatever the
 from helpers import APPS, Recording, held_by_line, line_of, run_shim
 
 APP = APPS / "near_threshold_app.py"
-COUNT = 32
+COUNT = 40
 
 
 def test_callbacks_just_over_the_threshold_are_held_at_their_true_line(tmp_path):

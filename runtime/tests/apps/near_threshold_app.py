@@ -2,7 +2,7 @@
 
     python near_threshold_app.py [COUNT] [SEED]
 
-COUNT timers (default 24), one after the other with 5-25 ms of idle reactor between them, each running
+COUNT timers (default 40), one after the other with 5-25 ms of idle reactor between them, each running
 55-95 ms (1.1 to 1.9 times the default 50 ms threshold): a loop on one line (the true line), then 3-5 ms in
 decoy(), last.
 A sampler that samples only past the threshold puts much of the time on the decoy; the held time of the
@@ -14,7 +14,7 @@ import time
 
 from twisted.internet import reactor
 
-COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 24
+COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 rng = random.Random(int(sys.argv[2]) if len(sys.argv) > 2 else 10)
 perf_counter = time.perf_counter
 

@@ -116,7 +116,7 @@ class Watchdog:
             self._kept = []
             self._kept_dropped = 0
             self._published = False
-        frame = sys._current_frames().get(rec.reactor_thread)
+        frame = sys._current_frames().get(rec.reactor_thread or 0)
         if frame is None:
             return False
         stack = self._raw_stack(frame)

@@ -131,8 +131,10 @@ def cost(args, tmp):
     for mode in commands:
         print(f"{names[mode]:<40}{wall[mode]:>8.3f}{cpu[mode]:>8.3f}{wall[mode] / wall['bare']:>11.3f}"
               f"{cpu[mode] / cpu['bare']:>10.3f}")
-    spread = [b2["seconds"] / b["seconds"] for b, b2 in zip(runs["bare"], runs["bare2"])]
-    print(f"bare vs bare, per round: wall ratio {min(spread):.3f} to {max(spread):.3f}")
+    wall_spread = [b2["seconds"] / b["seconds"] for b, b2 in zip(runs["bare"], runs["bare2"])]
+    cpu_spread = [b2["cpu_seconds"] / b["cpu_seconds"] for b, b2 in zip(runs["bare"], runs["bare2"])]
+    print(f"bare again / bare, per round: wall {min(wall_spread):.3f} to {max(wall_spread):.3f}, "
+          f"CPU {min(cpu_spread):.3f} to {max(cpu_spread):.3f}")
     for a, b in (("new", "old"), ("new", "off"), ("old", "off")):
         print(f"{a}/{b}: wall {wall[a] / wall[b]:.3f}, CPU {cpu[a] / cpu[b]:.3f}")
 

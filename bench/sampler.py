@@ -84,7 +84,7 @@ def accuracy_run(mode, callbacks, seed, tmp):
 def shares(held, true_line, decoy_line):
     """ns held at the true line, at the decoy, elsewhere."""
     true_ns, decoy_ns = held.get(true_line, 0), held.get(decoy_line, 0)
-    return true_ns, decoy_ns, sum(held.values()) - true_ns - decoy_ns
+    return true_ns, decoy_ns, max(0, sum(held.values()) - true_ns - decoy_ns)  # no -0.0 from float rounding
 
 
 def accuracy(args, tmp):

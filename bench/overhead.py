@@ -21,19 +21,46 @@ RUNTIME = HERE.parent / "runtime"
 WORKLOADS = {"storm": 200_000, "deferreds": 40_000, "coroutines": 20_000}
 
 
+def workload_args(workload, size):
+    """The workload's script and arguments, after the interpreter (and the shim's options)."""
+    return [str(HERE / "apps" / "workloads.py"), workload, str(size)]
+
+
+def timed(command, label, cpu=None):
+    """Runs one workload process; its own elapsed seconds."""
+    return workload_figures(command, label, cpu)["seconds"]
+
+
+def workload_figures(command, label, cpu=None):
+    """Runs one workload process (pinned to core ``cpu`` with taskset, if given); the JSON line it printed last
+    (``seconds``: its own elapsed time; ``cpu_seconds``: the process's CPU time over the same span)."""
+    if cpu is not None:
+        command = ["taskset", "-c", str(cpu), *command]
+    env = {**os.environ, "PYTHONPATH": str(RUNTIME)}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    if result.returncode != 0:
+        raise SystemExit(f"{label} failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def interleaved(modes, repeat, measure):
+    """``measure(mode)`` for every mode in turn, ``repeat`` rounds: {mode: [figures in round order]}."""
+    times = {mode: [] for mode in modes}
+    for _ in range(repeat):
+        for mode in modes:
+            times[mode].append(measure(mode))
+    return times
+
+
 def run(mode, workload, size, tmp):
-    app = [str(HERE / "apps" / "workloads.py"), workload, str(size)]
+    app = workload_args(workload, size)
     if mode == "bare":
         command = [sys.executable, *app]
     elif mode == "shim":
         command = [sys.executable, "-m", "reactorscope", "run", "--record", str(tmp / "bench.bin"), *app]
     else:
         command = [sys.executable, "-m", "cProfile", "-o", str(tmp / "profile.out"), *app]
-    env = {**os.environ, "PYTHONPATH": str(RUNTIME)}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    if result.returncode != 0:
-        raise SystemExit(f"{mode} {workload} failed:\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])["seconds"]
+    return timed(command, f"{mode} {workload}")
 
 
 def main():
@@ -48,10 +75,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for workload, size in WORKLOADS.items():
-            times = {"bare": [], "shim": [], "cprofile": []}
-            for _ in range(args.repeat):
-                for mode in times:
-                    times[mode].append(run(mode, workload, size, tmp))
+            times = interleaved(("bare", "shim", "cprofile"), args.repeat,
+                                lambda mode: run(mode, workload, size, tmp))
             bare, shim, prof = (statistics.median(times[m]) for m in ("bare", "shim", "cprofile"))
             print(f"{workload:<12}{size:>9}{bare:>10.3f}{shim:>10.3f}{prof:>12.3f}{shim / bare:>11.2f}{prof / shim:>15.2f}")
 

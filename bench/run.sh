@@ -6,6 +6,9 @@ bash scripts/setup.sh >/dev/null
 echo "== Worst cases: shim and cProfile against bare (bench/overhead.py)"
 .venv/bin/python bench/overhead.py "$@"
 echo
+echo "== The stall sampler: near-threshold stalls at their true line; its cost on a busy reactor (bench/sampler.py)"
+.venv/bin/python bench/sampler.py
+echo
 echo "== twisted.web under wrk: shim against bare (bench/web.py)"
 .venv/bin/python bench/web.py
 echo

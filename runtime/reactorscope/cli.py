@@ -54,9 +54,9 @@ def run_options_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fail-over", metavar="MS", type=float, dest="fail_over_ms",
                         help="exit with status 3 when a callback held the reactor longer than MS milliseconds")
     parser.add_argument("--stall-threshold", metavar="MS", type=float, dest="stall_threshold_ms", default=50.0,
-                        help="sample the stack of callbacks running longer than this (default 50)")
+                        help="callbacks running at least this long are stalls, with their stack samples (default 50)")
     parser.add_argument("--sample-interval", metavar="MS", type=float, dest="sample_interval_ms", default=5.0,
-                        help="stack sampling interval during a stall (default 5)")
+                        help="stack sampling interval while a callback runs; only stalls' samples are kept (default 5)")
     parser.add_argument("--user-code", metavar="PKG_OR_GLOB", action="append", dest="user_code", default=[],
                         help="a package (import name) or path glob that is the app's code too (repeatable); the "
                         "report and the editor lead with the app's handlers")

@@ -76,6 +76,25 @@ class Recording:
         return matches[0]
 
 
+def held_by_line(stalls: List[Dict[str, Any]]) -> Dict[Optional[Tuple[int, int]], int]:
+    """ns held per innermost (site, line) of STALL frame bodies, by the rule the report and the server are to
+    share (issue 10): a sample stands for the time since the previous sample of the same callback (the first:
+    since the callback's start). Samples with an empty stack count under None. To be replaced by the shared
+    model once it exists."""
+    by_callback: Dict[Tuple[int, int, int], List[Tuple[int, List[List[int]]]]] = {}
+    for stall in stalls:
+        key = (stall["callbackStart"], stall["site"], stall["kind"])
+        by_callback.setdefault(key, []).extend((s["t"], s["stack"]) for s in stall["samples"])
+    held: Dict[Optional[Tuple[int, int]], int] = {}
+    for (start, _site, _kind), samples in by_callback.items():
+        previous = start
+        for t, stack in sorted(samples, key=lambda sample: sample[0]):
+            line = (stack[0][0], stack[0][1]) if stack else None
+            held[line] = held.get(line, 0) + t - previous
+            previous = t
+    return held
+
+
 def first_line_of(path: Path, qualname: str) -> int:
     """The line Python reports as a function's first (its first decorator's, if any)."""
     tree = ast.parse(path.read_text())

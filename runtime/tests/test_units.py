@@ -61,31 +61,179 @@ def blocked_here(started, release):
     release.wait()  # THE BLOCKED LINE
 
 
-def test_the_watchdog_samples_only_past_the_threshold_and_names_the_blocked_line():
-    clock = ManualClock()
-    rec = make_recorder(clock)
-    sites = SiteTable()
+MS = 1_000_000
+
+
+@pytest.fixture
+def blocked_thread():
+    """A thread stopped on blocked_here's known line: the 'reactor thread' the watchdog samples."""
     started, release = threading.Event(), threading.Event()
     worker = threading.Thread(target=blocked_here, args=(started, release))
     worker.start()
     started.wait()
-    try:
-        rec.reactor_thread = worker.ident
-        dog = Watchdog(rec, sites, threshold_ns=50_000_000, sample_interval_ns=5_000_000, stop_codes=set())
-        assert dog.check() is False, "nothing is running"
-        rec.current = [clock.now_ns(), 7, wire.KIND_TIMER, 0]
-        clock.advance(49_000_000)
-        assert dog.check() is False, "under the threshold"
-        clock.advance(2_000_000)
-        assert dog.check() is True
-        (start, site, kind, t, stack) = rec.take_stall_samples()[0]
-        assert (site, kind) == (7, wire.KIND_TIMER) and t - start == 51_000_000
-        names = [(sites.row(s)[3], line) for s, line in stack]
-        blocked_line = blocked_here.__code__.co_firstlineno + 2
-        assert ("blocked_here", blocked_line) in names
-    finally:
-        release.set()
-        worker.join()
+    yield worker
+    release.set()
+    worker.join()
+
+
+def make_watchdog(clock, worker, sites=None):
+    rec = make_recorder(clock)
+    rec.reactor_thread = worker.ident
+    dog = Watchdog(rec, SiteTable() if sites is None else sites, threshold_ns=50 * MS, sample_interval_ns=5 * MS, stop_codes=set())
+    return rec, dog
+
+
+def run_for(clock, dog, ms, every_ms=5):
+    """The watchdog's wakes over ``ms`` of fake time, one every ``every_ms``."""
+    for _ in range(ms // every_ms):
+        clock.advance(every_ms * MS)
+        dog.check()
+
+
+def end_callback(clock, rec, current):
+    """What the trampolines do when a callback returns."""
+    current[3] = clock.now_ns()
+    rec.current = None
+
+
+def test_the_watchdog_samples_from_the_start_and_names_the_blocked_line(blocked_thread):
+    clock = ManualClock()
+    sites = SiteTable()
+    rec, dog = make_watchdog(clock, blocked_thread, sites)
+    rec.current = current = [clock.now_ns(), 7, wire.KIND_TIMER, 0]
+    clock.advance(5 * MS)
+    assert dog.check() is True, "a sample 5 ms in"
+    assert rec.take_stall_samples() == [], "kept, not published, under the threshold"
+    run_for(clock, dog, 50)
+    samples = rec.take_stall_samples()
+    assert [t - start for start, _, _, t, _ in samples] == [ms * MS for ms in range(5, 56, 5)], "the kept ones at 50 ms"
+    (start, site, kind, t, stack) = samples[0]
+    assert start == current[0] - rec.origin and (site, kind) == (7, wire.KIND_TIMER)
+    names = [(sites.row(s)[3], line) for s, line in stack]
+    assert ("blocked_here", blocked_here.__code__.co_firstlineno + 2) in names
+    run_for(clock, dog, 5)
+    assert len(rec.take_stall_samples()) == 1, "past the threshold every sample streams at once"
+    end_callback(clock, rec, current)
+    assert dog.check() is False
+    assert rec.take_stall_samples() == []
+
+
+def test_a_callback_under_the_threshold_leaves_no_samples(blocked_thread):
+    clock = ManualClock()
+    rec, dog = make_watchdog(clock, blocked_thread)
+    rec.current = current = [clock.now_ns(), 7, wire.KIND_TIMER, 0]
+    run_for(clock, dog, 45)
+    clock.advance(4 * MS)
+    end_callback(clock, rec, current)  # 49 ms
+    clock.advance(1 * MS)
+    assert dog.check() is False
+    assert rec.take_stall_samples() == [] and dog._kept == [] and dog._held is None
+
+
+def test_a_callback_that_ends_just_over_the_threshold_gets_its_kept_samples(blocked_thread):
+    # The watchdog never saw it past the threshold: it learns the end from the list it held.
+    clock = ManualClock()
+    rec, dog = make_watchdog(clock, blocked_thread)
+    rec.current = current = [clock.now_ns(), 7, wire.KIND_TIMER, 0]
+    run_for(clock, dog, 45)
+    assert rec.take_stall_samples() == []
+    clock.advance(7 * MS)
+    end_callback(clock, rec, current)  # 52 ms
+    # The next callback is already running when the watchdog wakes: another list, not None.
+    rec.current = following = [clock.now_ns(), 8, wire.KIND_IO_READ, 0]
+    clock.advance(1 * MS)
+    assert dog.check() is True, "the following callback is sampled"
+    samples = rec.take_stall_samples()
+    assert [(site, kind, t - start) for start, site, kind, t, _ in samples] == [
+        (7, wire.KIND_TIMER, ms * MS) for ms in range(5, 46, 5)
+    ]
+    assert dog._held is following and len(dog._kept) == 1
+
+
+def test_an_ended_stall_is_settled_when_the_watchdog_stops(blocked_thread):
+    clock = ManualClock()
+    rec, dog = make_watchdog(clock, blocked_thread)
+    waits = iter([False, False, True])  # two wakes, then stop
+
+    def wait(_seconds):
+        stop = next(waits)
+        clock.advance(30 * MS)
+        if stop:
+            end_callback(clock, rec, current)  # 90 ms, ended between the last wake and the stop
+        return stop
+
+    dog._wait = wait
+    rec.current = current = [clock.now_ns(), 7, wire.KIND_TIMER, 0]
+    clock.advance(1 * MS)
+    dog._run()  # samples at 1 and 31 ms (kept), 61 ms (published with them)
+    assert [t - start for start, _, _, t, _ in rec.take_stall_samples()] == [1 * MS, 31 * MS, 61 * MS]
+    assert dog._held is None
+
+
+@pytest.mark.parametrize("gil_wait_ms,expected_ms", [(0, [5, 5, 5]), (5, [5, 1, 1]), (2, [5, 3, 3])])
+def test_a_wake_late_for_the_gil_shortens_the_next_wait(blocked_thread, gil_wait_ms, expected_ms):
+    # A CPU-bound reactor thread gives up the GIL only after the switch interval: samples should still come
+    # about every sample interval, not every interval plus that wait (the next wait is never under 1 ms).
+    clock = ManualClock()
+    rec, dog = make_watchdog(clock, blocked_thread)
+    seconds = [0.0]
+    waits = []
+
+    def wait(s):
+        waits.append(round(s * 1e3, 6))
+        seconds[0] += s + gil_wait_ms / 1e3
+        return len(waits) == len(expected_ms)
+
+    dog._wait, dog._timer = wait, lambda: seconds[0]
+    dog._run()
+    assert waits == expected_ms
+
+
+def test_a_stall_past_the_kept_limit_counts_what_it_dropped(blocked_thread, monkeypatch):
+    from reactorscope import watchdog
+
+    monkeypatch.setattr(watchdog, "MAX_KEPT", 3)
+    clock = ManualClock()
+    rec, dog = make_watchdog(clock, blocked_thread)
+    rec.current = current = [clock.now_ns(), 7, wire.KIND_TIMER, 0]
+    run_for(clock, dog, 25)
+    assert len(dog._kept) == 3 and rec.samples_dropped == 0
+    clock.advance(30 * MS)
+    end_callback(clock, rec, current)
+    dog.check()
+    assert len(rec.take_stall_samples()) == 3 and rec.samples_dropped == 2
+
+
+def test_the_watchdog_reads_no_frames_while_nothing_runs(blocked_thread, monkeypatch):
+    clock = ManualClock()
+    rec, dog = make_watchdog(clock, blocked_thread)
+    calls = []
+    real = sys._current_frames
+    monkeypatch.setattr(sys, "_current_frames", lambda: calls.append(1) or real())
+    run_for(clock, dog, 100)
+    assert calls == []
+    rec.current = current = [clock.now_ns(), 7, wire.KIND_TIMER, 0]
+    run_for(clock, dog, 10)
+    end_callback(clock, rec, current)
+    run_for(clock, dog, 100)
+    assert len(calls) == 2
+
+
+def test_a_sample_taken_as_the_callback_returns_is_not_kept(blocked_thread, monkeypatch):
+    # The reactor thread may return between the watchdog's read of rec.current and its frames.
+    clock = ManualClock()
+    rec, dog = make_watchdog(clock, blocked_thread)
+    rec.current = current = [clock.now_ns(), 7, wire.KIND_TIMER, 0]
+    real = sys._current_frames
+
+    def frames_after_return():
+        end_callback(clock, rec, current)
+        return real()
+
+    monkeypatch.setattr(sys, "_current_frames", frames_after_return)
+    clock.advance(60 * MS)
+    assert dog.check() is False
+    assert dog._kept == [] and rec.take_stall_samples() == []
 
 
 def test_loop_windows_split_busy_and_idle_time():

@@ -1,7 +1,8 @@
 """Three stalls a little over the stall threshold (80, 90 and 100 ms, 150 ms apart), then the reactor stops.
 
-The watchdog's first sample comes 50-75 ms into each, so a stall's samples and its end reach the sender
-together: test_launcher.py checks that the report's "held" is still each stall's whole duration.
+The watchdog keeps a stall's samples until it has run the threshold (50 ms in), so its samples and its end
+often reach the sender in the same flush: test_launcher.py checks that the report's "held" is still each
+stall's whole duration.
 """
 import time
 

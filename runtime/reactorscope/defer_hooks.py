@@ -2,7 +2,9 @@
 
 Both are nested events: they run inside a top-level callback (a timer, an I/O event, a thread call).
 - ``Deferred._runCallbacks`` runs a Deferred's pending callbacks, and chained Deferreds, in one call: one
-  DEFERRED event, attributed to the first callback that is not Twisted's own pass-through.
+  DEFERRED event, attributed to the first pending callback in the app's code; when none is, to the first app
+  callable a library callback wraps (deferLater's closure, a partial, ``inlineCallbacks``; attribution.py);
+  else to the first callback that is not Twisted's own pass-through.
 - ``_inlineCallbacks`` is looked up as a module global each time a generator or coroutine resumes (3
   arguments in Twisted 22.4, 4 from 24.x): one COROUTINE event per resume, attributed to the generator's code.
 Only the reactor thread's events are recorded: Deferreds fired in worker threads are not the reactor's time.
@@ -11,18 +13,23 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, List
+from types import CodeType
+from typing import Any, List, Optional
 
+from reactorscope.attribution import AppCode
 from reactorscope.patches import Patches
 from reactorscope.recorder import Recorder
 from reactorscope.sites import SiteTable
+from reactorscope.usercode import UserCode, build
 from reactorscope.wire import KIND_COROUTINE, KIND_DEFERRED
 
 
 class DeferHooks:
-    def __init__(self, rec: Recorder, sites: SiteTable) -> None:
+    def __init__(self, rec: Recorder, sites: SiteTable, user_code: Optional[UserCode] = None,
+                 app: Optional[AppCode] = None) -> None:
         self.rec = rec
         self.sites = sites
+        self.app = app or AppCode(user_code or build())
         self._patches = Patches()
 
     def install(self, defer: Any) -> None:
@@ -49,14 +56,36 @@ class DeferHooks:
         limit = rec.limit
         key_of = self.sites.key_of
         get_ident = threading.get_ident
+        app = self.app
+        info_of = app.info.get
+        classify = app.classify
+        callable_code = app.callable_code
 
         def first_callback_key(d: Any, callbacks: List[Any]) -> Any:
             is_failure = isinstance(getattr(d, "result", None), Failure)
+            # The first callback in the app's code: one dict lookup per callback, cached per code object.
             for item in callbacks:
                 f = item[1][0] if is_failure else item[0][0]
-                if f not in pass_through:
-                    return key_of(f)
-            return 0
+                code = getattr(f, "__code__", None)
+                if code.__class__ is CodeType:
+                    info = info_of(code)
+                    if info is None:
+                        info = classify(code)
+                    if info is True:
+                        return code
+            # None: the first app callable that a library callback wraps, else the first that is not a
+            # pass-through (all of Twisted's own, or all the library's).
+            fallback = None
+            for item in callbacks:
+                f = item[1][0] if is_failure else item[0][0]
+                if f in pass_through:
+                    continue
+                found = callable_code(f)
+                if found is not None:
+                    return found
+                if fallback is None:
+                    fallback = f
+            return 0 if fallback is None else key_of(fallback)
 
         def _runCallbacks(self: Any) -> None:
             callbacks = self.__dict__.get(list_name)

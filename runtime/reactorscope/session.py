@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from reactorscope import __version__, usercode, wire
 from reactorscope.asyncio_hooks import AsyncioHooks
+from reactorscope.attribution import AppCode
 from reactorscope.clock import Clock, SystemClock
 from reactorscope.config import Settings
 from reactorscope.console import say, warn
@@ -23,6 +24,7 @@ from reactorscope import report
 from reactorscope.model import Model
 from reactorscope.sender import Sender
 from reactorscope.sites import SiteTable
+from reactorscope.task_hooks import TaskHooks
 from reactorscope.transport import Connector, Listener, Peer, announce, record_peer
 from reactorscope.watchdog import Watchdog
 from reactorscope.web_hooks import WebHooks
@@ -42,9 +44,11 @@ class Session:
         self.sites = SiteTable()
         self.rec = Recorder(clock or SystemClock(), settings.buffer_events)
         self.reactor_hooks = ReactorHooks(self.rec, self.sites, settings.lag_interval_ms / 1e3)
-        self.defer_hooks = DeferHooks(self.rec, self.sites)
+        app_code = AppCode(self.user_code)  # one cache of which code is the app's, for every hook
+        self.defer_hooks = DeferHooks(self.rec, self.sites, self.user_code, app_code)
+        self.task_hooks = TaskHooks(self.rec, self.sites, self.user_code, app_code)
         self.asyncio_hooks = AsyncioHooks(self.rec, self.sites)
-        self.web_hooks = WebHooks(self.rec, self.sites)
+        self.web_hooks = WebHooks(self.rec, self.sites, self.user_code, app_code)
         # The hotspots model the report and --fail-over read: the server's, fed the same frames (model.py).
         self.model = Model(self.user_code) if settings.needs_summary else None
         self.connection: Any = Connector(settings.connect) if settings.connect else None
@@ -109,6 +113,11 @@ class Session:
         except Exception as error:
             warn(f"could not hook the reactor ({error!r}); the app runs without Reactor Scope")
             self.disable()
+
+    def attach_task(self, task: Any) -> None:
+        """Called when ``twisted.internet.task`` has been imported (install_hook.when_imported)."""
+        if not self.disabled:
+            self.task_hooks.install(task)
 
     def attach_web(self, server: Any) -> None:
         """Called when ``twisted.web.server`` has been imported (install_hook.when_imported)."""
@@ -193,6 +202,7 @@ class Session:
         self.reactor_hooks.uninstall()
         self.asyncio_hooks.uninstall()
         self.defer_hooks.uninstall()
+        self.task_hooks.uninstall()
         self.web_hooks.uninstall()
         self.watchdog.stop()
         self.sender.stop()
@@ -208,6 +218,7 @@ def start(settings: Settings, clock: Optional[Clock] = None, module: Optional[st
 
             _active = Session(settings, clock, module)
             install_reactor_hook(_active.attach_reactor)
+            when_imported("twisted.internet.task", _active.attach_task)
             when_imported("twisted.web.server", _active.attach_web)
         return _active
 

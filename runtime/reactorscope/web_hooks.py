@@ -1,46 +1,79 @@
 """Hook on twisted.web: each request's render as a nested WEB_REQUEST event, inside its HTTP channel's read.
 
 ``twisted.web.server.Request.render(resrc)`` runs the resource's ``render`` for one request: one event per
-call, attributed to the user's method that renders. A resource class that keeps ``Resource.render`` (which
-dispatches on the method) is attributed to its ``render_<METHOD>``, or to ``render`` when it has none; a class
-that overrides ``render`` (Klein's, say) to that ``render``. ``Request.render`` is patched on the class when
+call, attributed to the app's function the request enters. A resource class that keeps ``Resource.render``
+(which dispatches on the method) and has the app's ``render_<METHOD>`` is attributed to it, at no cost per
+request. Otherwise what the render runs is not known before it runs: a class that overrides ``render`` (a
+dispatcher: Klein's ``KleinResource``, an app's servlet router), or a library resource's method
+(``Resource.render_HEAD``, a wrapper resource). For those the render runs with a profile function on the
+reactor thread that stops at the first function of the app's code entered, not counting the methods of the
+resource's own class hierarchy (attribution.py ``FirstAppCall``, at most ``PROFILE_BUDGET`` events), and the
+event is attributed to that function; when none is entered, to the render as before. A (class, method) pair
+whose renders entered no app function ``GIVE_UP_AFTER`` times in a row is no longer looked into. The look is
+skipped when the thread already has a profile function. ``Request.render`` is patched on the class when
 ``twisted.web.server`` is imported (install_hook.when_imported). Only the reactor thread's renders are recorded,
 timed as the Deferred events of defer_hooks.py are.
 """
 from __future__ import annotations
 
 import threading
-from types import ModuleType
-from typing import Any, Dict, Tuple
+from types import CodeType, FunctionType, ModuleType
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
+from reactorscope.attribution import AppCode, FirstAppCall
 from reactorscope.install_hook import MARK
 from reactorscope.patches import Patches
 from reactorscope.recorder import Recorder
 from reactorscope.sites import SiteTable
+from reactorscope.usercode import UserCode, build
 from reactorscope.wire import KIND_WEB_REQUEST
 
 RENDER_SITES_CACHED = 1024  # (class, method) pairs; the method is the client's to choose, so bounded
+GIVE_UP_AFTER = 16  # renders of one (class, method) in a row that entered no app function: stop looking
+
+
+class RenderSite:
+    """What rendering with one (class, method) is attributed to: ``key`` (a site id), and whether to look for
+    the app function entered inside the resource's ``render`` (``within``, its code; None: do not look), not
+    counting ``skip`` (a dispatcher's own class hierarchy)."""
+
+    __slots__ = ("key", "within", "skip", "misses")
+
+    def __init__(self, key: int, within: Optional[CodeType] = None, skip: FrozenSet[CodeType] = frozenset()) -> None:
+        self.key = key
+        self.within = within
+        self.skip = skip
+        self.misses = 0
+
+    def entered(self, found: Optional[CodeType]) -> None:
+        if found is not None:
+            self.misses = 0
+        else:
+            self.misses += 1
+            if self.misses >= GIVE_UP_AFTER:
+                self.within = None
 
 
 class RenderSites:
     """The site of what rendering a request with a resource runs; interned once per (class, method), through
     the function so that it is ``Class.method`` on every Python."""
 
-    def __init__(self, sites: SiteTable, base_render: Any) -> None:
+    def __init__(self, sites: SiteTable, base_render: Any, app: AppCode) -> None:
         self._sites = sites
         self._base_render = base_render
-        self._cache: Dict[Tuple[type, Any], int] = {}
+        self._app = app
+        self._cache: Dict[Tuple[type, Any], RenderSite] = {}
 
-    def __call__(self, resource: Any, method: Any) -> int:
+    def __call__(self, resource: Any, method: Any) -> RenderSite:
         pair = (type(resource), method)
-        key = self._cache.get(pair)
-        if key is None:
-            key = self._resolve(pair[0], method)
+        site = self._cache.get(pair)
+        if site is None:
+            site = self._resolve(pair[0], method)
             if len(self._cache) < RENDER_SITES_CACHED:
-                self._cache[pair] = key
-        return key
+                self._cache[pair] = site
+        return site
 
-    def _resolve(self, cls: type, method: Any) -> int:
+    def _resolve(self, cls: type, method: Any) -> RenderSite:
         render = getattr(cls, "render", None)
         handler = render
         if render is self._base_render and isinstance(method, bytes):
@@ -48,13 +81,37 @@ class RenderSites:
                 handler = getattr(cls, "render_" + method.decode("ascii"), None) or render
             except UnicodeDecodeError:
                 pass  # Resource.render fails such a request itself
-        return 0 if handler is None else self._sites.callable(handler)
+        if handler is None:
+            return RenderSite(0)
+        key = self._sites.callable(handler)
+        code = getattr(handler, "__code__", None)
+        within = getattr(render, "__code__", None)
+        if within.__class__ is not CodeType:
+            return RenderSite(key)
+        if render is not self._base_render:  # a dispatcher: the app function it enters, not its own steps
+            return RenderSite(key, within, _own_codes(cls))
+        if code.__class__ is CodeType and self._app.is_app(code):
+            return RenderSite(key)  # the app's render_<METHOD>: that is the handler
+        return RenderSite(key, within)  # a library's render_<METHOD> (render_HEAD, a wrapper's)
+
+
+def _own_codes(cls: type) -> FrozenSet[CodeType]:
+    """The code of every function defined in the class and its bases: a dispatcher's own steps."""
+    codes: List[CodeType] = []
+    for klass in getattr(cls, "__mro__", (cls,)):
+        for value in vars(klass).values():
+            function = getattr(value, "__func__", value)  # staticmethod, classmethod
+            if isinstance(function, FunctionType):
+                codes.append(function.__code__)
+    return frozenset(codes)
 
 
 class WebHooks:
-    def __init__(self, rec: Recorder, sites: SiteTable) -> None:
+    def __init__(self, rec: Recorder, sites: SiteTable, user_code: Optional[UserCode] = None,
+                 app: Optional[AppCode] = None) -> None:
         self.rec = rec
         self.sites = sites
+        self.app = app or AppCode(user_code or build())
         self._patches = Patches()
 
     def install(self, server: ModuleType) -> None:
@@ -62,7 +119,10 @@ class WebHooks:
         original = Request.__dict__["render"]
         if self._patches.applied or getattr(original, MARK, False):
             return
-        render_sites = RenderSites(self.sites, server.resource.Resource.render)
+        render_sites = RenderSites(self.sites, server.resource.Resource.render, self.app)
+        first_app_call = FirstAppCall(self.app)
+        look = first_app_call.start
+        stop_looking = first_app_call.stop
         rec = self.rec
         now = rec.now
         origin = rec.origin
@@ -75,14 +135,21 @@ class WebHooks:
             if get_ident() != rec.reactor_thread:
                 return original(self, resrc)
             try:
-                key = render_sites(resrc, self.method)
+                site: Optional[RenderSite] = render_sites(resrc, self.method)
             except Exception:  # an odd resource or method: unattributed, never an app error
-                key = 0
+                site = None
+            key: Any = 0 if site is None else site.key
+            looking = site is not None and site.within is not None and look(site.within, site.skip)
             t0 = now()
             try:
                 return original(self, resrc)
             finally:
                 t1 = now()
+                if looking:
+                    found = stop_looking()
+                    site.entered(found)  # type: ignore[union-attr]
+                    if found is not None:
+                        key = found
                 if len(events) < limit:
                     extend((KIND_WEB_REQUEST, key, t0 - origin, t1 - t0))
                 else:

@@ -1,0 +1,229 @@
+"""The app's function behind what a dispatcher runs: the one rule the hooks share to attribute a nested event
+(a Deferred's callbacks, a cooperative task's work unit, a web request's render) to the user's code rather than
+to Twisted's or a framework's, which stays visible as the top-level event around it.
+
+"The app's code" is ``UserCode.is_user_code`` (usercode.py), decided once per code object here and kept in one
+dict: a code object maps to ``True`` (the app's), to the indices of its free variables (a library closure, which
+may hold an app callable: deferLater's ``cb``, a decorator's wrapper, ``inlineCallbacks``' ``unwindGenerator``),
+or to ``()`` (library code that wraps nothing). The look inside a library callable is therefore cached per code
+object (which cells to read) and costs nothing for the app's own callbacks, which are found first.
+
+Three ways to the app's function, cheapest first, each bounded:
+- ``callable_code(f)``: the callable's own code, else what it wraps (a partial's ``func``, a closure's cells, a
+  callable object's ``__call__``, a bound method's function).
+- ``iterator_code(it)``: a generator being iterated: its code when it is the app's, else the generator it
+  delegates to (``gi_yieldfrom``), else what its frame holds (the generators it iterates, the callables it calls:
+  a framework's ``(f(x) for x in items)``), else ``map``/``filter``'s function.
+- ``FirstAppCall``: what a dispatcher runs cannot be read off its objects (a Klein or servlet router picks the
+  function from the URL): a profile function (``sys.setprofile``, this thread only) that stops at the first app
+  function entered, or after ``PROFILE_BUDGET`` events; see web_hooks.py for when it runs.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from types import CodeType, FrameType, FunctionType, GeneratorType, MethodType
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple, Union
+
+from reactorscope.usercode import UserCode
+
+MAX_DEPTH = 4  # wrappers (or nested generators) looked through
+MAX_CELLS = 8  # free variables of one closure looked at
+MAX_LOCALS = 16  # values of one generator frame looked at
+PROFILE_BUDGET = 2000  # profile events (calls and returns, C calls included) before FirstAppCall gives up
+
+CodeInfo = Union[bool, Tuple[int, ...]]
+# What a closure cell or a generator's local may hold that is looked into (never any other object's attributes).
+WRAPPED_CALLABLES = (FunctionType, MethodType, functools.partial)
+ITERATORS = (GeneratorType, map, filter)
+
+
+class AppCode:
+    """Thread-safe enough: the dict is only ever filled with the same answer for the same code object."""
+
+    def __init__(self, user_code: UserCode) -> None:
+        self.user_code = user_code
+        # code object -> True (the app's), free-variable indices to look in (a library closure), or ().
+        self.info: Dict[CodeType, CodeInfo] = {}
+
+    def classify(self, code: CodeType) -> CodeInfo:
+        info: CodeInfo
+        if self.user_code.is_user_code(code):
+            info = True
+        else:
+            info = tuple(range(min(len(code.co_freevars), MAX_CELLS)))
+        self.info[code] = info
+        return info
+
+    def is_app(self, code: CodeType) -> bool:
+        info = self.info.get(code)
+        if info is None:
+            info = self.classify(code)
+        return info is True
+
+    # -- callables -------------------------------------------------------------------------------------
+
+    def callable_code(self, f: Any, depth: int = 0) -> Optional[CodeType]:
+        """The app's code that calling ``f`` runs: its own, or that of an app callable it wraps; else None."""
+        code = getattr(f, "__code__", None)  # functions, and bound methods (which forward it)
+        if code.__class__ is CodeType:
+            info = self.info.get(code)
+            if info is None:
+                info = self.classify(code)
+            if info is True:
+                return code
+            if not info or depth >= MAX_DEPTH:
+                return None
+            closure = getattr(f, "__closure__", None)  # bound methods forward it too
+            if not closure:
+                return None
+            for i in info:
+                try:
+                    inner = closure[i].cell_contents
+                except (IndexError, ValueError):  # an empty cell (assigned later in the enclosing function)
+                    continue
+                if inner is not f and isinstance(inner, WRAPPED_CALLABLES):
+                    found = self.callable_code(inner, depth + 1)
+                    if found is not None:
+                        return found
+            return None
+        if depth >= MAX_DEPTH:
+            return None
+        if isinstance(f, functools.partial):
+            return self.callable_code(f.func, depth + 1)
+        if isinstance(f, MethodType):  # a method whose function has no __code__ (a builtin's, a callable object)
+            return self.callable_code(f.__func__, depth + 1)
+        if isinstance(f, type):
+            return None  # a class: its __init__ is not what the caller reads as "the handler"
+        call = getattr(type(f), "__call__", None)  # read on the type: an instance's __getattr__ never runs
+        if isinstance(call, FunctionType):
+            return self.callable_code(call, depth + 1)
+        return None
+
+    # -- iterators -------------------------------------------------------------------------------------
+
+    def iterator_code(self, it: Any, depth: int = 0) -> Optional[CodeType]:
+        """The app's code that ``next(it)`` runs: see the module's docstring; None when none was found."""
+        code = getattr(it, "gi_code", None)
+        if code is None:
+            return self._other_iterator_code(it, depth)
+        info = self.info.get(code)
+        if info is None:
+            info = self.classify(code)
+        if info is True:
+            return code
+        if depth >= MAX_DEPTH:
+            return None
+        inner = getattr(it, "gi_yieldfrom", None)
+        if inner is not None:
+            found = self.iterator_code(inner, depth + 1)
+            if found is not None:
+                return found
+        frame: Optional[FrameType] = getattr(it, "gi_frame", None)
+        if frame is None:
+            return None
+        return self._frame_code(frame, it, depth)
+
+    def _frame_code(self, frame: FrameType, it: Any, depth: int) -> Optional[CodeType]:
+        # A library generator that iterates another (``.0`` of a generator expression, a wrapper's argument)
+        # or calls a callable it holds (``(f(x) for x in items)``): the generators first, they are what ``next``
+        # resumes; then the callables.
+        # Only generators, map/filter and plain callables are looked into: reading attributes of any other
+        # object could run the app's code (a __getattr__).
+        values = list(frame.f_locals.values())[:MAX_LOCALS]
+        for value in values:
+            if value is not it and isinstance(value, ITERATORS):
+                found = self.iterator_code(value, depth + 1)
+                if found is not None:
+                    return found
+        for value in values:
+            if isinstance(value, WRAPPED_CALLABLES):
+                found = self.callable_code(value, depth + 1)
+                if found is not None:
+                    return found
+        return None
+
+    def _other_iterator_code(self, it: Any, depth: int) -> Optional[CodeType]:
+        kind = type(it)
+        if kind is map or kind is filter:
+            try:
+                parts = it.__reduce__()[1]  # (function, iterator...) for map and filter, without consuming any
+            except Exception:
+                return None
+            if parts and callable(parts[0]):
+                found = self.callable_code(parts[0], depth + 1)
+                if found is not None:
+                    return found
+            for inner in parts[1:]:
+                found = self.iterator_code(inner, depth + 1) if depth < MAX_DEPTH else None
+                if found is not None:
+                    return found
+            return None
+        step = getattr(kind, "__next__", None)  # on the type, as above
+        if isinstance(step, FunctionType):  # an iterator class written in Python: its __next__
+            return self.callable_code(step, depth + 1)
+        return None
+
+
+class FirstAppCall:
+    """Finds the first function of the app's code entered inside one call of ``within`` (a code object): a
+    ``sys.setprofile`` function on the calling thread only, removed when it finds one, when that call returns,
+    or after ``PROFILE_BUDGET`` events. Codes in ``skip`` do not count (a dispatcher's own methods). Reused from
+    one look to the next; one look at a time."""
+
+    def __init__(self, app: AppCode) -> None:
+        # [found code, events left, codes skipped, code looked inside, its frame once entered]: the whole state
+        self._state: List[Any] = [None, 0, frozenset(), None, None]
+        self._profile = self._make_profile(app)
+
+    def _make_profile(self, app: AppCode) -> Callable[[FrameType, str, Any], None]:
+        setprofile = sys.setprofile
+        info_of = app.info.get
+        classify = app.classify
+        state = self._state
+
+        def profile(frame: FrameType, event: str, arg: Any) -> None:
+            if event == "call":
+                code = frame.f_code
+                if state[4] is None:  # not inside ``within`` yet
+                    if code is state[3]:
+                        state[4] = frame
+                else:
+                    info = info_of(code)
+                    if info is None:
+                        info = classify(code)
+                    if info is True and code not in state[2]:
+                        state[0] = code
+                        setprofile(None)
+                        return
+            elif event == "return" and frame is state[4]:
+                setprofile(None)
+                return
+            state[1] -= 1
+            if state[1] <= 0:
+                setprofile(None)
+
+        return profile
+
+    def start(self, within: CodeType, skip: FrozenSet[CodeType] = frozenset()) -> bool:
+        """Starts looking; False (and nothing changed) when this thread already has a profile function (the
+        app's profiler, a debugger's, a look already under way): never replaced."""
+        if sys.getprofile() is not None:
+            return False
+        state = self._state
+        state[0] = None
+        state[1] = PROFILE_BUDGET
+        state[2] = skip
+        state[3] = within
+        state[4] = None
+        sys.setprofile(self._profile)
+        return True
+
+    def stop(self) -> Optional[CodeType]:
+        """Stops looking (if still on) and returns the app's code found, if any."""
+        if sys.getprofile() is self._profile:
+            sys.setprofile(None)
+        state = self._state
+        found: Optional[CodeType] = state[0]
+        state[0] = state[4] = None  # no frame kept alive
+        return found

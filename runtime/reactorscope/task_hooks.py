@@ -1,0 +1,100 @@
+"""Hook on twisted.internet.task's cooperative tasks: each work unit as a nested COROUTINE event.
+
+``task.cooperate(iterator)`` and ``task.coiterate(iterator)`` hand the iterator to a ``Cooperator``, whose
+``_tick`` (a timer: the top-level event, ``Cooperator._tick``) calls ``CooperativeTask._oneWorkUnit`` for one
+``next(iterator)`` per task in turn until its time slice is used. Each ``_oneWorkUnit`` is one event here,
+attributed to the app's code that ``next`` runs (attribution.py ``iterator_code``): the generator when it is
+the app's, else the one it delegates to (``gi_yieldfrom``), else what a library generator iterates or calls (a
+framework's ``(callback(x) for x in items)``), else the iterator's own code. The look through a library
+generator's frame is kept per task (weakly); an app generator costs one dict lookup per unit. Patched on the
+class when ``twisted.internet.task`` is imported; only the reactor thread's work units are recorded.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from types import CodeType, ModuleType
+from typing import Any, Optional
+
+from reactorscope.attribution import AppCode
+from reactorscope.install_hook import MARK
+from reactorscope.patches import Patches
+from reactorscope.recorder import Recorder
+from reactorscope.sites import SiteTable
+from reactorscope.usercode import UserCode, build
+from reactorscope.wire import KIND_COROUTINE
+
+
+class TaskHooks:
+    def __init__(self, rec: Recorder, sites: SiteTable, user_code: Optional[UserCode] = None,
+                 app: Optional[AppCode] = None) -> None:
+        self.rec = rec
+        self.sites = sites
+        self.app = app or AppCode(user_code or build())
+        self._patches = Patches()
+        # CooperativeTask -> the key its work units get, for tasks whose iterator is not the app's generator
+        self._by_task: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+
+    def key_of_iterator(self, task: Any, it: Any) -> Any:
+        """What a work unit of ``task`` is attributed to: a code object, or a site id."""
+        code = getattr(it, "gi_code", None)
+        if code.__class__ is CodeType and self.app.is_app(code):
+            return code
+        if getattr(it, "gi_yieldfrom", None) is not None:  # changes from one unit to the next: not kept
+            found = self.app.iterator_code(it)
+            if found is not None:
+                return found
+        key = self._by_task.get(task)
+        if key is None:
+            found = self.app.iterator_code(it)
+            if found is not None:
+                key = found
+            elif code.__class__ is CodeType:
+                key = code
+            else:
+                kind = type(it)
+                key = self.sites.named(f"{getattr(kind, '__module__', None) or 'builtins'}.{kind.__qualname__}")
+            try:
+                self._by_task[task] = key
+            except TypeError:  # a task type without weak references: looked up each time
+                pass
+        return key
+
+    def install(self, task_module: ModuleType) -> None:
+        CooperativeTask = getattr(task_module, "CooperativeTask", None)
+        original = getattr(CooperativeTask, "__dict__", {}).get("_oneWorkUnit")
+        if original is None or self._patches.applied or getattr(original, MARK, False):
+            return
+        rec = self.rec
+        now = rec.now
+        origin = rec.origin
+        events = rec.events
+        extend = events.extend
+        limit = rec.limit
+        get_ident = threading.get_ident
+        key_of_iterator = self.key_of_iterator
+
+        def _oneWorkUnit(self: Any) -> None:
+            if get_ident() != rec.reactor_thread:
+                return original(self)
+            try:
+                key = key_of_iterator(self, self._iterator)
+            except Exception:  # an odd iterator: unattributed, never an app error
+                key = 0
+            t0 = now()
+            try:
+                return original(self)
+            finally:
+                t1 = now()
+                if len(events) < limit:
+                    extend((KIND_COROUTINE, key, t0 - origin, t1 - t0))
+                else:
+                    rec.events_dropped += 1
+
+        _oneWorkUnit.__doc__ = original.__doc__
+        _oneWorkUnit.__wrapped__ = original  # type: ignore[attr-defined]
+        setattr(_oneWorkUnit, MARK, True)
+        self._patches.set(CooperativeTask, "_oneWorkUnit", _oneWorkUnit)
+
+    def uninstall(self) -> None:
+        self._patches.undo()

@@ -1,11 +1,13 @@
 """The shim's cost on a real server: a twisted.web app under wrk on loopback, shim on against off.
 
-    python bench/web.py [--repeat N] [--seconds S] [--connections C]
+    python bench/web.py [--repeat N] [--seconds S] [--connections C] [--app web|klein]
 
 Runs bare and shim (every hook, watchdog and sender on, writing a recording) back to back, N pairs; the
 server is pinned to one core and wrk to the other. Prints medians per mode and the median of the per-pair
 ratios (pairing cancels the slow drift of a shared machine), plus the server's CPU time per request.
-Targets (issue 3): throughput ratio at least 0.97, p99 ratio at most 1.05. Needs wrk and taskset.
+Targets (issue 3): throughput ratio at least 0.97, p99 ratio at most 1.05. Needs wrk and taskset. ``--app klein``
+serves the same work from a Klein route (apps/klein_server.py; needs klein): the shim then looks for the route
+behind KleinResource.render on every request (runtime/reactorscope/web_hooks.py).
 """
 import argparse
 import os
@@ -32,7 +34,7 @@ def free_port():
 
 def measure(mode, args, tmp):
     port = free_port()
-    app = [str(HERE / "apps" / "web_server.py"), str(port)]
+    app = [str(HERE / "apps" / f"{args.app}_server.py"), str(port)]
     if mode == "shim":
         app = ["-m", "reactorscope", "run", "--record", str(tmp / "web.bin"), *app]
     env = {**os.environ, "PYTHONPATH": str(RUNTIME)}
@@ -69,6 +71,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--app", choices=["web", "klein"], default="web")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian package wrk; scripts/system-deps.sh installs it)")
@@ -81,7 +84,7 @@ def main():
                 results[mode].append(measure(mode, args, Path(tmp)))
     pairs = list(zip(results["bare"], results["shim"]))
     print(f"Python {sys.version.split()[0]}, Twisted {twisted.__version__}, {os.cpu_count()} cores; wrk -t1 "
-          f"-c{args.connections} -d{args.seconds}s; {args.repeat} bare/shim pairs")
+          f"-c{args.connections} -d{args.seconds}s; {args.repeat} bare/shim pairs; app {args.app}")
     print(f"{'mode':<6}{'req/s':>10}{'p99 ms':>9}{'CPU us/req':>12}")
     for m, runs in results.items():
         print(f"{m:<6}{statistics.median(r[0] for r in runs):>10.0f}{statistics.median(r[1] for r in runs):>9.2f}"

@@ -16,6 +16,7 @@ timed as the Deferred events of defer_hooks.py are.
 """
 from __future__ import annotations
 
+import re
 import threading
 from types import CodeType, FunctionType, ModuleType
 from typing import Any, Dict, FrozenSet, List, Optional, Tuple
@@ -29,29 +30,48 @@ from reactorscope.usercode import UserCode, build
 from reactorscope.wire import KIND_WEB_REQUEST
 
 RENDER_SITES_CACHED = 1024  # (class, method) pairs; the method is the client's to choose, so bounded
-GIVE_UP_AFTER = 16  # renders of one (class, method) in a row that entered no app function: stop looking
+GIVE_UP_AFTER = 16  # renders of one (class, method) in a row that entered no app function, none ever: stop looking
+ROUTES_CACHED = 512  # paths (ids masked) remembered per (class, method), oldest forgotten first
+# A path segment that is an id (all digits, or a long hex or UUID-like run): masked, so /item/7 and /item/8 are
+# one route to remember.
+ID_SEGMENT = re.compile(rb"(?<=/)(?:\d+|[0-9A-Fa-f-]{16,})(?=/|$)")
+_UNKNOWN: Any = object()
 
 
 class RenderSite:
     """What rendering with one (class, method) is attributed to: ``key`` (a site id), and whether to look for
     the app function entered inside the resource's ``render`` (``within``, its code; None: do not look), not
-    counting ``skip`` (a dispatcher's own class hierarchy)."""
+    counting ``skip`` (a dispatcher's own class hierarchy). ``routes`` remembers what each path (ids masked)
+    entered, so that a path's look costs once."""
 
-    __slots__ = ("key", "within", "skip", "misses")
+    __slots__ = ("key", "within", "skip", "misses", "routes")
 
     def __init__(self, key: int, within: Optional[CodeType] = None, skip: FrozenSet[CodeType] = frozenset()) -> None:
         self.key = key
         self.within = within
         self.skip = skip
-        self.misses = 0
+        self.misses = 0  # looks in a row that found nothing; -1 once one found an app function
+        self.routes: Dict[Any, Optional[CodeType]] = {}
 
-    def entered(self, found: Optional[CodeType]) -> None:
+    def known(self, route: Any) -> Any:
+        """What a render of ``route`` entered last time: a code, None (no app function), or ``_UNKNOWN``."""
+        return self.routes.get(route, _UNKNOWN)
+
+    def entered(self, route: Any, found: Optional[CodeType]) -> None:
+        routes = self.routes
+        if len(routes) >= ROUTES_CACHED:
+            del routes[next(iter(routes))]
+        routes[route] = found
         if found is not None:
-            self.misses = 0
-        else:
+            self.misses = -1
+        elif self.misses >= 0:
             self.misses += 1
             if self.misses >= GIVE_UP_AFTER:
                 self.within = None
+
+
+def route_of(path: Any) -> Any:
+    return ID_SEGMENT.sub(b"#", path) if isinstance(path, bytes) else None
 
 
 class RenderSites:
@@ -134,12 +154,20 @@ class WebHooks:
         def render(self: Any, resrc: Any) -> Any:
             if get_ident() != rec.reactor_thread:
                 return original(self, resrc)
+            looking = False
             try:
                 site: Optional[RenderSite] = render_sites(resrc, self.method)
-            except Exception:  # an odd resource or method: unattributed, never an app error
+                key: Any = site.key
+                if site.within is not None:
+                    route = route_of(getattr(self, "path", None))
+                    known = site.known(route)
+                    if known is _UNKNOWN:
+                        looking = look(site.within, site.skip)
+                    elif known is not None:
+                        key = known
+            except Exception:  # an odd resource, method or path: unattributed, never an app error
                 site = None
-            key: Any = 0 if site is None else site.key
-            looking = site is not None and site.within is not None and look(site.within, site.skip)
+                key = 0
             t0 = now()
             try:
                 return original(self, resrc)
@@ -147,7 +175,7 @@ class WebHooks:
                 t1 = now()
                 if looking:
                     found = stop_looking()
-                    site.entered(found)  # type: ignore[union-attr]
+                    site.entered(route, found)  # type: ignore[union-attr]
                     if found is not None:
                         key = found
                 if len(events) < limit:

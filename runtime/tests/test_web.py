@@ -129,3 +129,51 @@ def test_the_render_hook_names_the_users_method_and_changes_nothing():
     assert [sites.row(key)[3] for key in keys] == [
         "Page.render_GET", "OwnRender.render", "BaseResource.render", "BaseResource.render"
     ], "the worker thread's render is not the reactor's"
+
+
+def show_item(request):
+    return b"item"
+
+
+def list_items(request):
+    return b"items"
+
+
+class Router(BaseResource):
+    """A dispatcher that overrides render, as Klein's resource does: the handler is the function it picks."""
+
+    routes = {b"items": list_items, b"item": show_item}
+
+    def render(self, request):
+        return self.dispatch(request)
+
+    def dispatch(self, request):  # its own class's method: not the handler
+        return self.routes[request.path.split(b"/")[1]](request)
+
+
+class PathRequest:
+    def __init__(self, method, path):
+        self.method = method
+        self.path = path
+
+    def render(self, resrc):
+        return resrc.render(self)
+
+
+def test_a_dispatchers_request_is_attributed_to_the_app_function_it_enters_once_per_route():
+    rec = Recorder(ManualClock(), buffer_events=1000)
+    rec.reactor_thread = threading.get_ident()
+    sites = SiteTable()
+    hooks = WebHooks(rec, sites)
+    hooks.install(types.SimpleNamespace(Request=PathRequest, resource=types.SimpleNamespace(Resource=BaseResource)))
+    profiles = []
+    try:
+        for path in (b"/item/7", b"/items", b"/item/8", b"/item/9f1c2e44-0b7a-4c55-9d1e-4f3b2a1c0d9e"):
+            assert PathRequest(b"GET", path).render(Router()) in (b"item", b"items")
+            profiles.append(sys.getprofile())
+        assert PathRequest(b"GET", b"/").render(Page()) == b"page"
+    finally:
+        hooks.uninstall()
+    assert profiles == [None] * 4, "the look ends with the render"
+    names = [sites.row(sites.resolve(key))[3] for key in rec.events[1::4]]
+    assert names == ["show_item", "list_items", "show_item", "show_item", "Page.render_GET"]

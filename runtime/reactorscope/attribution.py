@@ -21,21 +21,33 @@ Three ways to the app's function, cheapest first, each bounded:
 from __future__ import annotations
 
 import functools
+import gc
 import sys
-from types import CodeType, FrameType, FunctionType, GeneratorType, MethodType
+import weakref
+from types import (AsyncGeneratorType, CellType, CodeType, CoroutineType, FrameType, FunctionType, GeneratorType,
+                   GetSetDescriptorType, MethodType)
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple, Union
 
 from reactorscope.usercode import UserCode
 
-MAX_DEPTH = 4  # wrappers (or nested generators) looked through
+MAX_DEPTH = 24  # wrappers (or nested generators: a crawler's middleware chain) looked through
+MAX_VISITS = 96  # objects looked at in one look, whatever the depth and fan-out
+MAX_TRIES = 8  # looks at one async generator or task that found nothing (its chain is built lazily)
 MAX_CELLS = 8  # free variables of one closure looked at
-MAX_LOCALS = 16  # values of one generator frame looked at
+MAX_LOCALS = 24  # values of one generator frame (locals, cells, value stack) looked at
 PROFILE_BUDGET = 2000  # profile events (calls and returns, C calls included) before FirstAppCall gives up
 
 CodeInfo = Union[bool, Tuple[int, ...]]
 # What a closure cell or a generator's local may hold that is looked into (never any other object's attributes).
 WRAPPED_CALLABLES = (FunctionType, MethodType, functools.partial)
-ITERATORS = (GeneratorType, map, filter)
+ITERATORS = (GeneratorType, AsyncGeneratorType, CoroutineType, map, filter)
+ASYNC_GENERATOR_STEPS = ("async_generator_asend", "async_generator_athrow")
+# A suspended generator, async generator or coroutine: (its code, what it delegates to or awaits, its frame).
+SUSPENDED = {
+    GeneratorType: ("gi_code", "gi_yieldfrom", "gi_frame"),
+    AsyncGeneratorType: ("ag_code", "ag_await", "ag_frame"),
+    CoroutineType: ("cr_code", "cr_await", "cr_frame"),
+}
 
 
 class AppCode:
@@ -45,6 +57,25 @@ class AppCode:
         self.user_code = user_code
         # code object -> True (the app's), free-variable indices to look in (a library closure), or ().
         self.info: Dict[CodeType, CodeInfo] = {}
+        # async generator -> what its steps are attributed to (looked through once, kept while it lives)
+        self._by_async_generator: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+        self._visits = 0  # objects left to look at in the current look
+
+    def _visit(self, depth: int) -> bool:
+        """Counts one object looked into; False once this look has used its budget (MAX_VISITS)."""
+        self._visits -= 1
+        return self._visits >= 0
+
+    def callable_code(self, f: Any) -> Optional[CodeType]:
+        """The app's code that calling ``f`` runs: its own, or that of an app callable it wraps; else None."""
+        self._visits = MAX_VISITS
+        return self._callable_code(f, 0)
+
+    def iterator_code(self, it: Any, frames: bool = True) -> Optional[CodeType]:
+        """The app's code that ``next(it)`` (or resuming a coroutine or async generator) runs: see the module's
+        docstring; None when none was found. ``frames=False`` follows only what it delegates to or awaits."""
+        self._visits = MAX_VISITS
+        return self._iterator_code(it, 0, frames)
 
     def classify(self, code: CodeType) -> CodeInfo:
         info: CodeInfo
@@ -63,8 +94,7 @@ class AppCode:
 
     # -- callables -------------------------------------------------------------------------------------
 
-    def callable_code(self, f: Any, depth: int = 0) -> Optional[CodeType]:
-        """The app's code that calling ``f`` runs: its own, or that of an app callable it wraps; else None."""
+    def _callable_code(self, f: Any, depth: int) -> Optional[CodeType]:
         code = getattr(f, "__code__", None)  # functions, and bound methods (which forward it)
         if code.__class__ is CodeType:
             info = self.info.get(code)
@@ -72,7 +102,7 @@ class AppCode:
                 info = self.classify(code)
             if info is True:
                 return code
-            if not info or depth >= MAX_DEPTH:
+            if not info or depth >= MAX_DEPTH or not self._visit(depth):
                 return None
             closure = getattr(f, "__closure__", None)  # bound methods forward it too
             if not closure:
@@ -83,43 +113,44 @@ class AppCode:
                 except (IndexError, ValueError):  # an empty cell (assigned later in the enclosing function)
                     continue
                 if inner is not f and isinstance(inner, WRAPPED_CALLABLES):
-                    found = self.callable_code(inner, depth + 1)
+                    found = self._callable_code(inner, depth + 1)
                     if found is not None:
                         return found
             return None
-        if depth >= MAX_DEPTH:
+        if depth >= MAX_DEPTH or not self._visit(depth):
             return None
         if isinstance(f, functools.partial):
-            return self.callable_code(f.func, depth + 1)
+            return self._callable_code(f.func, depth + 1)
         if isinstance(f, MethodType):  # a method whose function has no __code__ (a builtin's, a callable object)
-            return self.callable_code(f.__func__, depth + 1)
+            return self._callable_code(f.__func__, depth + 1)
         if isinstance(f, type):
             return None  # a class: its __init__ is not what the caller reads as "the handler"
         call = getattr(type(f), "__call__", None)  # read on the type: an instance's __getattr__ never runs
         if isinstance(call, FunctionType):
-            return self.callable_code(call, depth + 1)
+            return self._callable_code(call, depth + 1)
         return None
 
     # -- iterators -------------------------------------------------------------------------------------
 
-    def iterator_code(self, it: Any, depth: int = 0) -> Optional[CodeType]:
-        """The app's code that ``next(it)`` runs: see the module's docstring; None when none was found."""
-        code = getattr(it, "gi_code", None)
-        if code is None:
-            return self._other_iterator_code(it, depth)
+    def _iterator_code(self, it: Any, depth: int, frames: bool = True) -> Optional[CodeType]:
+        names = SUSPENDED.get(type(it))
+        if names is None:
+            return self._other_iterator_code(it, depth) if frames else None
+        code_name, inner_name, frame_name = names
+        code = getattr(it, code_name)
         info = self.info.get(code)
         if info is None:
             info = self.classify(code)
         if info is True:
             return code
-        if depth >= MAX_DEPTH:
+        if depth >= MAX_DEPTH or not self._visit(depth):
             return None
-        inner = getattr(it, "gi_yieldfrom", None)
+        inner = getattr(it, inner_name)
         if inner is not None:
-            found = self.iterator_code(inner, depth + 1)
+            found = self._iterator_code(inner, depth + 1, frames)
             if found is not None:
                 return found
-        frame: Optional[FrameType] = getattr(it, "gi_frame", None)
+        frame: Optional[FrameType] = getattr(it, frame_name) if frames else None
         if frame is None:
             return None
         return self._frame_code(frame, it, depth)
@@ -128,41 +159,111 @@ class AppCode:
         # A library generator that iterates another (``.0`` of a generator expression, a wrapper's argument)
         # or calls a callable it holds (``(f(x) for x in items)``): the generators first, they are what ``next``
         # resumes; then the callables.
-        # Only generators, map/filter and plain callables are looked into: reading attributes of any other
-        # object could run the app's code (a __getattr__).
-        values = list(frame.f_locals.values())[:MAX_LOCALS]
+        # What the suspended frame holds: its locals and cells and its value stack (an ``async for``/``for``
+        # loop's iterator lives only there), as the garbage collector sees them (C, runs no app code, makes no
+        # f_locals dict). The generator names them (3.11+), or its frame object does (3.9, 3.10).
+        values: List[Any] = []
+        for value in gc.get_referents(it):
+            if type(value) is FrameType:
+                values.extend(gc.get_referents(value))
+            else:
+                values.append(value)
+        for i, value in enumerate(values):
+            if type(value) is CellType:
+                try:
+                    values[i] = value.cell_contents
+                except ValueError:  # an empty cell
+                    values[i] = None
+        return self._values_code(values, it, depth)
+
+    def _values_code(self, values: List[Any], it: Any, depth: int) -> Optional[CodeType]:
+        # Only generators, coroutines, map/filter, iterator classes written in Python (their instance dict) and
+        # plain callables are looked into: reading attributes of any other object could run the app's code.
+        values = values[:MAX_LOCALS]
         for value in values:
-            if value is not it and isinstance(value, ITERATORS):
-                found = self.iterator_code(value, depth + 1)
+            if value is not it and (isinstance(value, ITERATORS) or _python_iterator(value)):
+                found = self._iterator_code(value, depth + 1)
                 if found is not None:
                     return found
         for value in values:
             if isinstance(value, WRAPPED_CALLABLES):
-                found = self.callable_code(value, depth + 1)
+                found = self._callable_code(value, depth + 1)
                 if found is not None:
                     return found
         return None
 
+    def awaitable_code(self, awaitable: Any) -> Any:
+        """What a coroutine step resumes when the object ``_inlineCallbacks`` drives has no code of its own: an
+        async generator's ``__anext__()`` or ``asend()`` (a crawler's output chain), which names its async
+        generator only to the garbage collector (``gc.get_referents``, C, no app code run). The app's code behind
+        it, else the async generator's own code; None when there is none."""
+        agen = _async_generator_of(awaitable)
+        if agen is None:
+            return None
+        known = self._by_async_generator.get(agen)
+        if known is not None and known.__class__ is not int:
+            return known
+        self._visits = MAX_VISITS
+        found = self._iterator_code(agen, 0)
+        if found is not None:
+            self._by_async_generator[agen] = found
+            return found
+        tries = (known or 0) + 1  # not found yet: its chain may not be built; looked again, MAX_TRIES times
+        self._by_async_generator[agen] = tries if tries < MAX_TRIES else agen.ag_code
+        return agen.ag_code
+
     def _other_iterator_code(self, it: Any, depth: int) -> Optional[CodeType]:
         kind = type(it)
+        agen = _async_generator_of(it)  # what an async generator awaits: another one's __anext__()
+        if agen is not None:
+            return self._iterator_code(agen, depth + 1) if depth < MAX_DEPTH else None
         if kind is map or kind is filter:
             try:
                 parts = it.__reduce__()[1]  # (function, iterator...) for map and filter, without consuming any
             except Exception:
                 return None
             if parts and callable(parts[0]):
-                found = self.callable_code(parts[0], depth + 1)
+                found = self._callable_code(parts[0], depth + 1)
                 if found is not None:
                     return found
             for inner in parts[1:]:
-                found = self.iterator_code(inner, depth + 1) if depth < MAX_DEPTH else None
+                found = self._iterator_code(inner, depth + 1) if depth < MAX_DEPTH else None
                 if found is not None:
                     return found
             return None
-        step = getattr(kind, "__next__", None)  # on the type, as above
-        if isinstance(step, FunctionType):  # an iterator class written in Python: its __next__
-            return self.callable_code(step, depth + 1)
+        if not _python_iterator(it) or depth >= MAX_DEPTH:
+            return None
+        # An iterator class written in Python (a framework's adapter): what its instance holds, else __next__.
+        found = self._values_code(list(it.__dict__.values()), it, depth)
+        if found is not None:
+            return found
+        step = getattr(kind, "__next__", None) or getattr(kind, "__anext__", None)
+        return self._callable_code(step, depth + 1)
+
+
+def _async_generator_of(awaitable: Any) -> Optional[Any]:
+    """The async generator behind its ``__anext__()``/``asend()``/``athrow()`` object, which names it only to the
+    garbage collector (``gc.get_referents``: C, runs no app code)."""
+    if type(awaitable).__name__ not in ASYNC_GENERATOR_STEPS:
         return None
+    for inner in gc.get_referents(awaitable):
+        if type(inner) is AsyncGeneratorType:
+            return inner
+    return None
+
+
+def _python_iterator(value: Any) -> bool:
+    """An instance of a class written in Python with ``__next__`` or ``__anext__``, a plain instance dict and the
+    default attribute lookup: its dict can be read without running any of its code."""
+    kind = type(value)
+    step = getattr(kind, "__next__", None) or getattr(kind, "__anext__", None)
+    if not isinstance(step, FunctionType) or kind.__getattribute__ is not object.__getattribute__:
+        return False
+    for klass in kind.__mro__:
+        descriptor = vars(klass).get("__dict__")
+        if descriptor is not None:
+            return isinstance(descriptor, GetSetDescriptorType)
+    return False
 
 
 class FirstAppCall:

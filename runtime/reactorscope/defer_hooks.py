@@ -115,17 +115,45 @@ class DeferHooks:
         extend = events.extend
         limit = rec.limit
         get_ident = threading.get_ident
+        app = self.app
+        info_of = app.info.get
+        classify = app.classify
+        iterator_code = app.iterator_code
+        awaitable_code = app.awaitable_code
+
+        def step_key(gen: Any) -> Any:
+            """A code object or site id; None for an object without code, looked at once the step ran."""
+            code = getattr(gen, "gi_code", None) or getattr(gen, "cr_code", None)
+            if code is None:
+                return None
+            info = info_of(code)
+            if info is None:
+                info = classify(code)
+            if info is True:
+                return code
+            # A library coroutine: the app's one it awaits or delegates to now, if any (attributes only, no
+            # frame is read: this runs at every resume).
+            return iterator_code(gen, False) or code
 
         def _inlineCallbacks(*args: Any) -> Any:
             if get_ident() != rec.reactor_thread:
                 return original(*args)
-            gen = args[1]
-            key = getattr(gen, "gi_code", None) or getattr(gen, "cr_code", None) or 0
+            try:
+                key = step_key(args[1])
+            except Exception:  # an odd awaitable: unattributed, never an app error
+                key = 0
             t0 = now()
             try:
                 return original(*args)
             finally:
                 t1 = now()
+                if key is None:
+                    # An async generator's __anext__() driven as a coroutine (a crawler's output): its chain of
+                    # async generators is built by its first step, so it is looked through after the step.
+                    try:
+                        key = awaitable_code(args[1]) or 0
+                    except Exception:
+                        key = 0
                 if len(events) < limit:
                     extend((KIND_COROUTINE, key, t0 - origin, t1 - t0))
                 else:

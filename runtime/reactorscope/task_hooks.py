@@ -14,9 +14,9 @@ from __future__ import annotations
 import threading
 import weakref
 from types import CodeType, ModuleType
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
-from reactorscope.attribution import AppCode
+from reactorscope.attribution import MAX_TRIES, AppCode
 from reactorscope.install_hook import MARK
 from reactorscope.patches import Patches
 from reactorscope.recorder import Recorder
@@ -35,30 +35,35 @@ class TaskHooks:
         # CooperativeTask -> the key its work units get, for tasks whose iterator is not the app's generator
         self._by_task: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 
-    def key_of_iterator(self, task: Any, it: Any) -> Any:
-        """What a work unit of ``task`` is attributed to: a code object, or a site id."""
+    def key_of_iterator(self, task: Any, it: Any) -> Tuple[Any, bool]:
+        """What a work unit of ``task`` is attributed to (a code object, or a site id), and whether that is
+        final (else it is looked for again after the unit ran)."""
         code = getattr(it, "gi_code", None)
         if code.__class__ is CodeType and self.app.is_app(code):
-            return code
+            return code, True
         if getattr(it, "gi_yieldfrom", None) is not None:  # changes from one unit to the next: not kept
             found = self.app.iterator_code(it)
             if found is not None:
-                return found
-        key = self._by_task.get(task)
-        if key is None:
-            found = self.app.iterator_code(it)
-            if found is not None:
-                key = found
-            elif code.__class__ is CodeType:
-                key = code
-            else:
-                kind = type(it)
-                key = self.sites.named(f"{getattr(kind, '__module__', None) or 'builtins'}.{kind.__qualname__}")
-            try:
-                self._by_task[task] = key
-            except TypeError:  # a task type without weak references: looked up each time
-                pass
-        return key
+                return found, True
+        known = self._by_task.get(task)
+        if known is not None and known.__class__ is not int:
+            return known, True
+        found = self.app.iterator_code(it)
+        if found is not None:
+            key = found
+        elif code.__class__ is CodeType:
+            key = code
+        else:
+            kind = type(it)
+            key = self.sites.named(f"{getattr(kind, '__module__', None) or 'builtins'}.{kind.__qualname__}")
+        # Not found yet: a lazily built chain may lead to the app later; looked again, MAX_TRIES times in all.
+        tries = (known or 0) + 1
+        final = found is not None or tries >= MAX_TRIES
+        try:
+            self._by_task[task] = key if final else tries
+        except TypeError:  # a task type without weak references: looked up each time
+            final = True
+        return key, final
 
     def install(self, task_module: ModuleType) -> None:
         CooperativeTask = getattr(task_module, "CooperativeTask", None)
@@ -77,15 +82,21 @@ class TaskHooks:
         def _oneWorkUnit(self: Any) -> None:
             if get_ident() != rec.reactor_thread:
                 return original(self)
+            iterator = self._iterator
             try:
-                key = key_of_iterator(self, self._iterator)
+                key, final = key_of_iterator(self, iterator)
             except Exception:  # an odd iterator: unattributed, never an app error
-                key = 0
+                key, final = 0, True
             t0 = now()
             try:
                 return original(self)
             finally:
                 t1 = now()
+                if not final:  # a library iterator whose chain to the app's code its first units build
+                    try:
+                        key = key_of_iterator(self, iterator)[0]
+                    except Exception:
+                        pass
                 if len(events) < limit:
                     extend((KIND_COROUTINE, key, t0 - origin, t1 - t0))
                 else:

@@ -33,6 +33,21 @@ def wrapping_gen(f, items):
 def delegating_gen(inner):
     yield from inner
 
+async def async_wrapper(inner):
+    async for item in inner:  # the iterator lives on the frame's value stack only
+        yield item
+
+class Adapter:
+    """An iterator class written in Python that holds what it iterates (a framework's adapter)."""
+    def __init__(self, source):
+        self.source = source
+
+    def __next__(self):
+        return next(self.source)
+
+async def awaiting(coro):
+    return await coro
+
 def calls_twice(f):
     helper()
     return f()
@@ -60,6 +75,15 @@ def other_app_function(x=None):
 def app_generator(n):
     for i in range(n):
         yield i
+
+
+async def app_async_generator(n):
+    for i in range(n):
+        yield i
+
+
+async def app_coroutine():
+    return 1
 
 
 class AppHandler:
@@ -102,6 +126,29 @@ def test_the_apps_generator_is_found_behind_library_iterators(app):
     assert app.iterator_code(filter(None, app_generator(2))) is app_generator.__code__
     assert app.iterator_code(iter([1, 2])) is None
     assert app.iterator_code(lib["wrapping_gen"](lib["plain"], [1])) is None
+
+
+def test_the_apps_code_is_found_behind_async_generators_adapters_and_awaits(app):
+    chain = lib["async_wrapper"](lib["async_wrapper"](app_async_generator(3)))
+    step = chain.__anext__()  # what _inlineCallbacks drives when a framework awaits anext() of its chain
+    assert app.awaitable_code(step) is app_async_generator.__code__
+    with pytest.raises(StopIteration):
+        step.send(None)
+    inner = lib["async_wrapper"](app_async_generator(3))
+    outer = lib["async_wrapper"](inner)
+    del inner
+    step = outer.__anext__()
+    with pytest.raises(StopIteration):
+        step.send(None)
+    assert app.awaitable_code(outer.__anext__()) is app_async_generator.__code__, "through an async for's iterator"
+    assert app.iterator_code(lib["Adapter"](app_generator(2))) is app_generator.__code__, "an adapter's instance"
+    assert app.iterator_code(lib["Adapter"](iter([1]))) is None
+    awaited = app_coroutine()
+    waiting = lib["awaiting"](awaited)
+    assert app.iterator_code(waiting) is app_coroutine.__code__, "what its frame holds"
+    assert app.iterator_code(waiting, frames=False) is None, "a coroutine step reads attributes only"
+    waiting.close()
+    awaited.close()
 
 
 def profiled(app, within, skip=frozenset(), call=None):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from types import CodeType
+from types import CodeType, CoroutineType, GeneratorType
 from typing import Any, List, Optional
 
 from reactorscope.attribution import AppCode
@@ -64,6 +64,10 @@ class DeferHooks:
         def first_callback_key(d: Any, callbacks: List[Any]) -> Any:
             is_failure = isinstance(getattr(d, "result", None), Failure)
             # The first callback in the app's code: one dict lookup per callback, cached per code object.
+            # On the way: the first that is not a pass-through, and whether any may wrap an app callable (a
+            # closure, a partial, a callable object).
+            fallback = None
+            wraps = False
             for item in callbacks:
                 f = item[1][0] if is_failure else item[0][0]
                 code = getattr(f, "__code__", None)
@@ -73,18 +77,21 @@ class DeferHooks:
                         info = classify(code)
                     if info is True:
                         return code
-            # None: the first app callable that a library callback wraps, else the first that is not a
-            # pass-through (all of Twisted's own, or all the library's).
-            fallback = None
-            for item in callbacks:
-                f = item[1][0] if is_failure else item[0][0]
-                if f in pass_through:
-                    continue
-                found = callable_code(f)
-                if found is not None:
-                    return found
-                if fallback is None:
+                    if info:
+                        wraps = True
+                elif f not in pass_through:
+                    wraps = True
+                if fallback is None and f not in pass_through:
                     fallback = f
+            # None is the app's: the first app callable that a library callback wraps, else the first that is
+            # not a pass-through (all of Twisted's own, or all the library's).
+            if wraps:
+                for item in callbacks:
+                    f = item[1][0] if is_failure else item[0][0]
+                    if f not in pass_through:
+                        found = callable_code(f)
+                        if found is not None:
+                            return found
             return 0 if fallback is None else key_of(fallback)
 
         def _runCallbacks(self: Any) -> None:
@@ -121,9 +128,12 @@ class DeferHooks:
         iterator_code = app.iterator_code
         awaitable_code = app.awaitable_code
 
+        code_attribute = {GeneratorType: "gi_code", CoroutineType: "cr_code"}.get
+
         def step_key(gen: Any) -> Any:
             """A code object or site id; None for an object without code, looked at once the step ran."""
-            code = getattr(gen, "gi_code", None) or getattr(gen, "cr_code", None)
+            name = code_attribute(type(gen))
+            code = getattr(gen, name, None) if name else (getattr(gen, "gi_code", None) or getattr(gen, "cr_code", None))
             if code is None:
                 return None
             info = info_of(code)

@@ -55,6 +55,7 @@ class Session:
             recording=self.recording,
             summary=self.summary,
             reactor=lambda: self.reactor_hooks.reactor,
+            before_flush=self.reactor_hooks.lag.catch_up,
         )
         self.watchdog = Watchdog(
             self.rec,
@@ -83,10 +84,17 @@ class Session:
 
     # -- the reactor ---------------------------------------------------------------------------------
 
-    def attach_reactor(self, reactor: Any) -> None:
-        """Called right after installReactor (or at once, when the reactor already exists)."""
+    def attach_reactor(self, reactor: Any) -> bool:
+        """Called with each object installed as the reactor (right after installReactor's checks), or at once
+        when the reactor already exists. True once a reactor is hooked: later installs (a test's stand-in
+        reactor, with the real one still running) are left alone, and so is an object that is no reactor."""
+        if self.disabled:
+            return True
+        if self.reactor_hooks.reactor is not None:
+            return True
         try:
-            self.reactor_hooks.install(reactor)
+            if not self.reactor_hooks.install(reactor):
+                return False
             from twisted.internet import defer
 
             self.defer_hooks.install(defer)
@@ -100,6 +108,7 @@ class Session:
         except Exception as error:
             warn(f"could not hook the reactor ({error!r}); the app runs without Reactor Scope")
             self.disable()
+        return True
 
     def attach_web(self, server: Any) -> None:
         """Called when ``twisted.web.server`` has been imported (install_hook.when_imported)."""
@@ -110,7 +119,7 @@ class Session:
         try:
             self.rec.reactor_thread = threading.get_ident()
             self.start_threads()
-            self.reactor_hooks.start_heartbeat()
+            self.reactor_hooks.start_lag()
         except Exception as error:
             warn(f"could not start ({error!r}); the app runs without Reactor Scope")
             self.disable()

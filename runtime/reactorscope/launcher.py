@@ -74,6 +74,7 @@ def _run_script(script: str) -> None:
     filename = script if os.path.isabs(script) else os.path.join(os.getcwd(), script)
     if pkgutil.get_importer(filename) is not None:  # a folder or a zip file with __main__.py
         sys.path[0] = filename
+        _fresh_main()
         runpy._run_module_as_main("__main__", alter_argv=False)  # type: ignore[attr-defined]
         return
     sys.path[0] = os.path.dirname(os.path.realpath(script))

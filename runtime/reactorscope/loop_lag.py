@@ -5,13 +5,13 @@ trial's janitor reports it as a DirtyReactorAggregateError, and it wakes an idle
 instant T (one per lag interval, rescheduled from when it was served, as a heartbeat reschedules itself):
 
 - the loop was waiting in the poller at T: a heartbeat would have woken it at once, lag 0 (sample at T);
-- else: the lag is the time from T until the loop next reached its due timers (poll-like and select reactors:
-  the next ``runUntilCurrent`` after ``doIteration``; asyncio: the next return from the selector, after which
-  the event loop runs its due handles), sampled at that moment.
+- else: the lag is the time from T until the loop next came back to its poller (``doIteration``; asyncio: the
+  event loop's selector), sampled at that moment: with a heartbeat due, that poll would have returned at once
+  and the heartbeat run right after it.
 
-The reactor thread reports waits (``wait_started``/``wait_ended``) and the moments it reaches its timers
-(``serviced``); the sender thread calls ``catch_up`` each flush so that an idle reactor still reports its
-zeros while it sleeps. Both take one lock, and only when a sample is due (every lag interval at most).
+The reactor thread reports its waits (``wait_started``, which also serves what is due, and ``wait_ended``);
+the sender thread calls ``catch_up`` each flush so that an idle reactor still reports its zeros while it
+sleeps. Both take one lock, and only when a sample is due (every lag interval at most).
 """
 from __future__ import annotations
 
@@ -42,6 +42,9 @@ class LoopLag:
             self.next_due = NEVER
 
     def wait_started(self, t: int) -> None:
+        """The loop enters its poller at ``t``: the instants due since it last did are served now."""
+        if t >= self.next_due:
+            self.serviced(t)
         self.waiting_since = t
 
     def wait_ended(self, t: int) -> None:
@@ -52,7 +55,7 @@ class LoopLag:
             self.waiting_since = 0
 
     def serviced(self, t: int) -> None:
-        """Reactor thread: the loop reaches its due timers at ``t``; every instant due by then gets its sample."""
+        """Reactor thread: the loop comes back to its poller at ``t``; every instant due by then gets its sample."""
         with self._lock:
             due = self.next_due
             if due > t:

@@ -4,8 +4,10 @@ scripts/trial-compare.py).
 
 - Timers: ``runUntilCurrent`` takes each due DelayedCall with the module global ``heappop`` of
   twisted.internet.base; the shim's ``heappop`` opens the call's event as it is taken and closes the previous
-  one, and the wrapper of ``runUntilCurrent`` closes the last. Scheduled calls stay exactly as the app made
-  them (``func``, ``args``, ``kw``, repr, ``getDelayedCalls()``); ``callLater`` is not wrapped.
+  one; the last is closed where the loop goes next (``doIteration``; on asyncio ``_reschedule``, which
+  ``_onTimer`` calls right after ``runUntilCurrent``). Scheduled calls stay exactly as the app made them (``func``, ``args``, ``kw``, repr,
+  ``getDelayedCalls()``), ``callLater`` is not wrapped, and no shim frame is on a timer's stack. Reactors
+  with no iteration hook get a ``runUntilCurrent`` wrapper on the instance instead, to close the last.
 - Thread calls: ``runUntilCurrent`` iterates ``threadCallQueue`` and calls each ``(f, args, kw)``; the queue
   is a list whose iterator times each entry (the entries stay the app's tuples). On asyncio, ``callFromThread``
   becomes a ``callLater(0, ...)`` on the reactor thread: it is marked so that its call is a thread call.
@@ -129,8 +131,6 @@ class ReactorHooks:
         self.stop_codes: Set[object] = set()
         self.timers_timed = False
         self._open: List[Any] = [None]  # the timer event open now, as rec.current's [t0, key, kind, 0]
-        self._in_run = [False]  # inside this reactor's runUntilCurrent
-        self._service_lag = [False]  # runUntilCurrent is where the loop reaches its timers (not asyncio)
         self._thread_calls: Set[Any] = set()  # asyncio: the DelayedCalls that callFromThread made
         self._io_ns = [0]  # time in I/O callbacks during the current poller pass, so idle = pass - I/O
         self._heartbeat: List[Any] = [None, None]  # fallback lag: [DelayedCall, its function]
@@ -148,7 +148,8 @@ class ReactorHooks:
         self.reactor = reactor
         if hasattr(reactor, "_asyncioEventloop") and hasattr(reactor, "_readOrWrite"):
             self.family = "asyncio"
-            self._hook_timers(reactor)
+            if self._hook_timers(reactor):
+                self._hook_asyncio_reschedule(reactor)
             self._hook_asyncio_call_from_thread(reactor)
             self._set(reactor, "_readOrWrite", self._io_wrapper(reactor, reactor._readOrWrite, lambda rest: rest[0]))
             self._hook_asyncio_selector(reactor)
@@ -160,14 +161,14 @@ class ReactorHooks:
             else:
                 self.family = "select"
                 is_read = lambda rest: rest[0] == "doRead"  # noqa: E731
-            self._service_lag[0] = True
             self._hook_timers(reactor)
             self._set(reactor, "_doReadOrWrite", self._io_wrapper(reactor, reactor._doReadOrWrite, is_read))
             self._set(reactor, "doIteration", self._iteration_wrapper(reactor, reactor.doIteration))
         else:
             # An unknown reactor (kqueue, GUI reactors...): timers and thread calls only, loop lag by heartbeat.
             self.family = "other"
-            self._hook_timers(reactor)
+            if self._hook_timers(reactor):
+                self._hook_run_until_current(reactor)
         return True
 
     def uninstall(self) -> None:
@@ -202,10 +203,10 @@ class ReactorHooks:
 
     # -- timers and thread calls ---------------------------------------------------------------------
 
-    def _hook_timers(self, reactor: Any) -> None:
-        """runUntilCurrent (on the instance), the ``heappop`` it takes due calls with, and threadCallQueue."""
-        original = reactor.runUntilCurrent
-        function = getattr(original, "__func__", None)
+    def _hook_timers(self, reactor: Any) -> bool:
+        """The ``heappop`` runUntilCurrent takes due calls with, and threadCallQueue. False when runUntilCurrent
+        is not Twisted's as known (22.4 to 26.10): timers and thread calls are then untimed."""
+        function = getattr(reactor.runUntilCurrent, "__func__", None)
         code = getattr(function, "__code__", None)
         module = sys.modules.get(getattr(function, "__module__", None) or "")
         if (
@@ -215,39 +216,61 @@ class ReactorHooks:
             or getattr(function, "__globals__", None) is not module.__dict__
             or module.__dict__.get("heappop") is not heapq.heappop
         ):
-            return  # not Twisted's runUntilCurrent as known (22.4 to 26.10): timers and thread calls untimed
+            return False
         self.timers_timed = True
         self.stop_codes.add(code)
-        rec = self.rec
-        now = rec.now
+        self._set(module, "heappop", self._timed_heappop(reactor))
+        self._hook_thread_call_queue(reactor, code)
+        return True
+
+    def close_timer(self) -> Callable[[int], None]:
+        """Ends the timer event still open, if any, at ``t``: where the loop goes after runUntilCurrent."""
         close = self._close()
         open_ = self._open
-        in_run = self._in_run
-        service_lag = self._service_lag
-        lag = self.lag
+
+        def close_open(t: int) -> None:
+            current = open_[0]
+            if current is not None:
+                open_[0] = None
+                close(current, t)
+
+        return close_open
+
+    def _hook_asyncio_reschedule(self, reactor: Any) -> None:
+        """asyncio: ``_onTimer`` runs ``runUntilCurrent`` then ``_reschedule``: the last timer event ends there.
+        (``callLater`` calls ``_reschedule`` too, from inside callbacks: only ``_onTimer``'s call closes.)"""
+        original = reactor._reschedule
+        on_timer = getattr(getattr(reactor, "_onTimer", None), "__func__", None)
+        on_timer_code = getattr(on_timer, "__code__", None)
+        if on_timer_code is None:
+            self._hook_run_until_current(reactor)
+            return
+        now = self.rec.now
+        open_ = self._open
+        close_open = self.close_timer()
+        getframe = sys._getframe
+
+        def _reschedule(self_: Any, /) -> None:
+            if open_[0] is not None and getframe(1).f_code is on_timer_code:
+                close_open(now())
+            return original()
+
+        self._set(reactor, "_reschedule", bound_wrapper(reactor, original, _reschedule))
+
+    def _hook_run_until_current(self, reactor: Any) -> None:
+        """For reactors with no iteration hook: the last timer event ends when runUntilCurrent returns. This
+        wrapper's frame is on the stack of every timer (it is the one such frame)."""
+        original = reactor.runUntilCurrent
+        now = self.rec.now
+        close_open = self.close_timer()
 
         def runUntilCurrent(self_: Any, /) -> None:
-            t = now()
-            if service_lag[0] and t >= lag.next_due:
-                lag.serviced(t)
-            outer = open_[0]  # runUntilCurrent run from inside a callback (reactor.iterate): rare
-            was_in_run = in_run[0]
-            open_[0] = None
-            in_run[0] = True
             try:
                 return original()
             finally:
-                current = open_[0]
-                if current is not None:
-                    close(current, now())
-                open_[0] = outer
-                in_run[0] = was_in_run
-                if outer is not None:
-                    rec.current = outer
+                close_open(now())
 
         self._set(reactor, "runUntilCurrent", bound_wrapper(reactor, original, runUntilCurrent))
-        self._set(module, "heappop", self._timed_heappop(reactor))
-        self._hook_thread_call_queue(reactor)
 
     def _timed_heappop(self, reactor: Any) -> Callable[..., Any]:
         """``heappop`` for runUntilCurrent: closes the previous call's event, opens the popped call's.
@@ -263,14 +286,13 @@ class ReactorHooks:
         limit = rec.limit
         key_of = self.sites.key_of
         open_ = self._open
-        in_run = self._in_run
         thread_calls = self._thread_calls
         heartbeat = self._heartbeat
         pop = heapq.heappop
 
         def heappop(heap: List[Any], /) -> Any:
             call = pop(heap)
-            if in_run[0] and heap is reactor._pendingTimedCalls:
+            if heap is reactor._pendingTimedCalls:  # this reactor's runUntilCurrent (the one caller)
                 t = now()
                 current = open_[0]
                 if current is not None:
@@ -306,16 +328,16 @@ class ReactorHooks:
         functools.update_wrapper(heappop, pop)
         return heappop
 
-    def _hook_thread_call_queue(self, reactor: Any) -> None:
-        """``threadCallQueue`` as a list whose iteration inside runUntilCurrent times each ``(f, args, kw)``."""
+    def _hook_thread_call_queue(self, reactor: Any, run_until_current: CodeType) -> None:
+        """``threadCallQueue`` as a list whose iteration by runUntilCurrent times each ``(f, args, kw)``."""
         queue = reactor.__dict__.get("threadCallQueue")
         if type(queue) is not list:
             return
         rec = self.rec
         now = rec.now
         close = self._close()
-        in_run = self._in_run
         key_of = self.sites.key_of
+        getframe = sys._getframe
 
         def timed(entries: List[Any]) -> Any:
             current = None
@@ -339,9 +361,9 @@ class ReactorHooks:
             __slots__ = ()
 
             def __iter__(self) -> Any:
-                if in_run[0] and self is reactor.__dict__.get("threadCallQueue"):
+                if getframe(1).f_code is run_until_current and self is reactor.__dict__.get("threadCallQueue"):
                     return timed(self)
-                return list.__iter__(self)
+                return list.__iter__(self)  # anyone else's iteration is a list's
 
         # Entries a thread appends while the queue is swapped would be lost: this runs when the reactor is
         # installed, before the app has threads that call into it (a late attach takes the small risk).
@@ -382,6 +404,8 @@ class ReactorHooks:
         io_sites = self.io_sites
         io_ns = self._io_ns
         lag = self.lag
+        open_ = self._open
+        close_open = self.close_timer()
 
         def io(self_: Any, selectable: Any, /, *rest: Any) -> Any:
             read = is_read(rest)
@@ -391,6 +415,8 @@ class ReactorHooks:
             except Exception:  # a selectable the rules do not know: unattributed, never an app error
                 site = 0
             t0 = now()
+            if open_[0] is not None:  # asyncio: a timer ran just before, in the same pass of the event loop
+                close_open(t0)
             if lag.waiting_since:  # the first ready fd of this pass: the poller returned
                 lag.wait_ended(t0)
             rec.current = current = [t0, site, kind, 0]
@@ -414,11 +440,15 @@ class ReactorHooks:
         now = rec.now
         io_ns = self._io_ns
         lag = self.lag
+        open_ = self._open
+        close_open = self.close_timer()
 
         def doIteration(self_: Any, timeout: Optional[float]) -> Any:
             io_before = io_ns[0]
             t0 = now()
-            lag.waiting_since = t0
+            if open_[0] is not None:  # the last timer of runUntilCurrent, which the loop ran just before
+                close_open(t0)
+            lag.wait_started(t0)
             try:
                 return original(timeout)
             finally:
@@ -438,18 +468,19 @@ class ReactorHooks:
         rec = self.rec
         now = rec.now
         lag = self.lag
-        self._service_lag[0] = False  # the loop reaches its due handles when the selector returns
+        open_ = self._open
+        close_open = self.close_timer()
 
         def timed_select(self_: Any, timeout: Optional[float] = None) -> Any:
             t0 = now()
-            lag.waiting_since = t0
+            if open_[0] is not None:  # the last timer that _onTimer's runUntilCurrent ran
+                close_open(t0)
+            lag.wait_started(t0)
             try:
                 return select(timeout)
             finally:
                 t1 = now()
                 lag.wait_ended(t1)
-                if t1 >= lag.next_due:
-                    lag.serviced(t1)
                 rec.idle_ns += t1 - t0
                 rec.iterations += 1
 

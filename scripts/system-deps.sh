@@ -4,10 +4,12 @@
 #   libkrb5-dev, make, g++, pkg-config   code-server's postinstall compiles native modules
 #   python3-twisted     the older Twisted (22.4) the runtime is tested against on the system Python
 #   python3-pytest      pytest for that system Python
+#   python3-hamcrest    imported by Twisted 22.4's own twisted.web.test.test_http and twisted.test.test_tcp, which
+#                       scripts/trial-compare.py runs (Debian's python3-twisted ships its tests)
 #   python3-venv        the virtual environment that holds the newest Twisted
 #   wrk                 the HTTP load generator of the overhead benchmark (bench/web.py)
 set -euo pipefail
-packages=(chromium libkrb5-dev make g++ pkg-config curl python3 python3-venv python3-twisted python3-pytest wrk)
+packages=(chromium libkrb5-dev make g++ pkg-config curl python3 python3-venv python3-twisted python3-pytest python3-hamcrest wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

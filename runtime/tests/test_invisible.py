@@ -229,3 +229,45 @@ def test_loop_lag_is_measured_without_a_timer(tmp_path, reactor_name):
     assert lags.count(0) >= 6, "idle instants lag 0"
     assert 100 * MS < max(lags) < 260 * MS, lags
     assert times == sorted(times)
+
+
+def test_a_reactor_without_an_iteration_hook_still_times_timers_and_thread_calls():
+    """Reactor families the shim does not know (kqueue, GUI reactors) inherit ReactorBase.runUntilCurrent: timed
+    at heappop and threadCallQueue, the last timer closed by a runUntilCurrent wrapper, lag by heartbeat."""
+    from twisted.internet.base import ReactorBase
+
+    from reactorscope.reactor_hooks import ReactorHooks
+    from reactorscope.sites import SiteTable
+
+    class Minimal(ReactorBase):
+        def installWaker(self):
+            pass
+
+        def wakeUp(self):
+            pass
+
+    def on_timer():
+        assert rec.current is not None and rec.current[2] == wire.KIND_TIMER
+
+    def on_thread_call():
+        assert rec.current is not None and rec.current[2] == wire.KIND_THREAD_CALL
+
+    reactor = Minimal()
+    rec = Recorder(ManualClock(), 1000)
+    hooks = ReactorHooks(rec, SiteTable(), 0.05)
+    assert hooks.install(reactor) and hooks.family == "other" and hooks.timers_timed
+    try:
+        reactor.callLater(0, on_timer)
+        reactor.callFromThread(on_thread_call)
+        assert [c.func for c in reactor.getDelayedCalls()] == [on_timer]
+        assert list(reactor.threadCallQueue) == [(on_thread_call, (), {})]
+        reactor.runUntilCurrent()
+        assert rec.current is None
+        kinds = sorted(rec.events[0::4])
+        assert kinds == [wire.KIND_TIMER, wire.KIND_THREAD_CALL]
+        hooks.start_lag()
+        assert len(reactor.getDelayedCalls()) == 1, "the fallback heartbeat"
+    finally:
+        hooks.uninstall()
+    assert reactor.getDelayedCalls() == []
+    assert type(reactor.threadCallQueue) is list and "runUntilCurrent" not in vars(reactor)

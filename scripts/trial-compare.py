@@ -30,12 +30,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = ROOT / "runtime"  # --runtime DIR compares another copy (before/after a change)
 
-# Reactor core, time, threads, TCP/UDP/Unix, Deferreds, tasks, inlineCallbacks and coroutines, the
+# Reactor core, time, threads, TCP/UDP/Unix, endpoints, Deferreds, tasks, inlineCallbacks and coroutines, the
 # global reactor (twisted.test's test_internet, test_tcp, test_udp, test_unix, test_threads run on the installed,
 # hooked reactor; test_main and test_twistd install reactors), twistd and application services, and twisted.web
 # (WSGI: threads and callFromThread). Modules an interpreter's Twisted lacks are left out for it. Chosen so that
-# both interpreters together take under 3 minutes on this project's 2-core machine (Debian's test_agent alone
-# takes 17 s, test_endpoints 7 s: left out).
+# both interpreters together take about 2 minutes on this project's 2-core machine (Debian's test_agent alone
+# takes 17 s: left out).
 MODULES = (
     "twisted.internet.test.test_core",
     "twisted.internet.test.test_base",
@@ -47,6 +47,7 @@ MODULES = (
     "twisted.internet.test.test_tcp",
     "twisted.internet.test.test_udp",
     "twisted.internet.test.test_unix",
+    "twisted.internet.test.test_endpoints",
     "twisted.internet.test.test_testing",
     "twisted.internet.test.test_inlinecb",
     "twisted.internet.test.test_defer_await",

@@ -7,10 +7,12 @@
 #   python3-scrapy      a real crawler (Scrapy 2.8 on Twisted 22.4) the runtime's tests run under the shim
 #   python3-treq        treq for that system Python: the real client app of runtime/tests/test_apps.py (Debian has no
 #                       python3-klein: the Klein tests are skipped there, saying so)
+#   python3-hamcrest    imported by Twisted 22.4's own twisted.web.test.test_http and twisted.test.test_tcp, which
+#                       scripts/trial-compare.py runs (Debian's python3-twisted ships its tests)
 #   python3-venv        the virtual environment that holds the newest Twisted
 #   wrk                 the HTTP load generator of the overhead benchmark (bench/web.py)
 set -euo pipefail
-packages=(chromium libkrb5-dev make g++ pkg-config curl python3 python3-venv python3-twisted python3-pytest python3-scrapy python3-treq wrk)
+packages=(chromium libkrb5-dev make g++ pkg-config curl python3 python3-venv python3-twisted python3-pytest python3-scrapy python3-treq python3-hamcrest wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,6 +3,8 @@
 //   checks        eslint, tsc --noEmit, the esbuild bundle (one check each)
 //   unit          TypeScript unit tests on node:test
 //   python        pytest on the newest Twisted (.venv) and on Debian's Twisted 22.4 (/usr/bin/python3)
+//   trial         Twisted's own trial modules bare and under the shim, on both (scripts/trial-compare.py):
+//                 one pass per test with the same outcome, one failure per test whose outcome differs
 //   integration   Mocha inside a real VS Code extension host (code-server + headless Chromium)
 //   demo          `npm run demo`'s code-server path, stopping after its check that the extension is active
 // `npm test -- unit python` runs only the named groups (setup and build still run).
@@ -105,6 +107,18 @@ if (wanted('python')) {
   for (const [name, python, tag] of pythons) {
     const xml = join(resultsDir, `pytest-${tag}.xml`);
     suite(name, python, ['-m', 'pytest', `--junitxml=${xml}`], () => junitCounts(xml), { cwd: join(root, 'runtime') });
+  }
+}
+
+// The shim must be invisible to the app: Twisted's own trial suite, bare and under the shim, test by test.
+if (wanted('trial')) {
+  const pythons = [
+    ['trial bare vs shim (newest Twisted, .venv)', join(root, '.venv/bin/python'), 'newest'],
+    ["trial bare vs shim (Debian's Twisted, /usr/bin/python3)", '/usr/bin/python3', 'debian'],
+  ];
+  for (const [name, python, tag] of pythons) {
+    const json = join(resultsDir, `trial-${tag}.json`);
+    suite(name, python, ['scripts/trial-compare.py', '--python', python, '--json', json], () => jsonCounts(json));
   }
 }
 

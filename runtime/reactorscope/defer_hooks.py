@@ -11,6 +11,7 @@ Only the reactor thread's events are recorded: Deferreds fired in worker threads
 """
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from types import CodeType, CoroutineType, GeneratorType
@@ -109,6 +110,7 @@ class DeferHooks:
                 else:
                     rec.events_dropped += 1
 
+        functools.update_wrapper(_runCallbacks, original)  # reads as the original: name, doc, signature
         self._patches.set(Deferred, "_runCallbacks", _runCallbacks)
 
     def _hook_inline_callbacks(self, defer: Any) -> None:
@@ -169,7 +171,7 @@ class DeferHooks:
                 else:
                     rec.events_dropped += 1
 
-        _inlineCallbacks.__wrapped__ = original  # type: ignore[attr-defined]
+        functools.update_wrapper(_inlineCallbacks, original)  # reads as the original: name, doc, signature
         self._patches.set(defer, "_inlineCallbacks", _inlineCallbacks)
         # Twisted hides ``_inlineCallbacks`` from the tracebacks of Failures (``failure._extraneous``);
         # hide the wrapper the same way, so the app's tracebacks read as they did.

@@ -1,9 +1,17 @@
 """Patch Twisted modules as they are imported, never importing them early (that would change which reactor
 the app gets): ``when_imported(name, callback)`` runs ``callback(module)`` right after the module's code.
 
-Used for ``twisted.internet.main.installReactor``, which every reactor install calls (the default reactor,
-``--reactor=...`` of twistd and twist, every ``xreactor.install()``; a reactor already installed is attached
-at once), and for ``twisted.web.server`` (web_hooks.py).
+Reactor installs: every one (the default reactor, ``--reactor=...`` of twistd and twist, every
+``xreactor.install()``) goes through ``twisted.internet.main.installReactor``, which checks that no reactor is
+installed, then sets ``twisted.internet.reactor`` and ``sys.modules["twisted.internet.reactor"]``. The shim
+does not wrap ``installReactor`` (a wrapper would rename it and add its frame to the app's tracebacks, e.g. of
+ReactorAlreadyInstalledError). It watches the package instead: from its import until the first reactor is
+hooked, the class of the ``twisted.internet`` module is a ModuleType subclass whose ``__setattr__`` sees
+``reactor`` being set, after installReactor's checks, so the shim's frame is never on an error path. Once a
+reactor is hooked the module's class is ModuleType again. A reactor already installed is attached at once.
+
+The import hook hands each module back its own loader (``__loader__``, ``__spec__.loader``) before its code
+runs, and leaves ``sys.meta_path`` when nothing more is awaited. Also used for ``twisted.web.server``.
 """
 from __future__ import annotations
 
@@ -15,24 +23,34 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from reactorscope.console import warn
 
-MODULE = "twisted.internet.main"
+PACKAGE = "twisted.internet"
 MARK = "__reactorscope_wrapped__"  # on the shim's wrappers, so that none is installed twice
 
 ModuleCallback = Callable[[ModuleType], None]
+# Called with each object installed as the reactor until it returns True (that reactor is hooked).
+OnInstall = Callable[[Any], bool]
 
 
-def _patch(module: ModuleType, on_install: Callable[[Any], None]) -> None:
-    original = module.installReactor
-    if getattr(original, MARK, False):
+def _watch_package(package: ModuleType, on_install: OnInstall) -> None:
+    if type(package) is not ModuleType:
+        warn(f"could not watch reactor installs ({PACKAGE} is a {type(package).__name__}); the app runs untimed")
         return
 
-    def installReactor(reactor: Any) -> None:
-        original(reactor)  # errors (ReactorAlreadyInstalledError) reach the app unchanged
-        on_install(reactor)
+    class InternetPackage(ModuleType):
+        """twisted.internet until its reactor is installed: sees ``twisted.internet.reactor = reactor``."""
 
-    installReactor.__doc__ = original.__doc__
-    setattr(installReactor, MARK, True)
-    module.installReactor = installReactor
+        def __setattr__(self, name: str, value: Any) -> None:
+            ModuleType.__setattr__(self, name, value)
+            if name == "reactor":
+                try:
+                    hooked = on_install(value)
+                except Exception as error:  # the shim's failure must never reach installReactor's caller
+                    warn(f"could not hook the reactor ({error!r}); the app runs without Reactor Scope")
+                    hooked = True
+                if hooked and type(self) is InternetPackage:
+                    ModuleType.__setattr__(self, "__class__", ModuleType)
+
+    package.__class__ = InternetPackage
 
 
 def _call(callback: ModuleCallback, module: ModuleType) -> None:
@@ -51,6 +69,11 @@ class _Loader(importlib.abc.Loader):
         return self._inner.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
+        # The module sees its own loader, as without the shim (importlib.resources and pkgutil read it).
+        module.__loader__ = self._inner
+        spec = getattr(module, "__spec__", None)
+        if spec is not None and spec.loader is self:
+            spec.loader = self._inner
         self._inner.exec_module(module)  # the module's own errors reach the app unchanged
         for callback in self._callbacks:
             _call(callback, module)
@@ -72,6 +95,8 @@ class _Finder(importlib.abc.MetaPathFinder):
             if spec is not None:
                 if spec.loader is not None and hasattr(spec.loader, "exec_module"):
                     spec.loader = _Loader(spec.loader, self.waiting.pop(fullname))
+                    if not self.waiting and self in sys.meta_path:
+                        sys.meta_path.remove(self)
                 return spec
         return None
 
@@ -89,8 +114,11 @@ def when_imported(name: str, callback: ModuleCallback) -> None:
     finder.waiting.setdefault(name, []).append(callback)
 
 
-def install_reactor_hook(on_install: Callable[[Any], None]) -> None:
-    when_imported(MODULE, lambda module: _patch(module, on_install))
-    reactor = sys.modules.get("twisted.internet.reactor")
-    if reactor is not None and not isinstance(reactor, ModuleType):
-        on_install(reactor)  # late attach: callables captured before this moment stay untimed
+def install_reactor_hook(on_install: OnInstall) -> None:
+    def watch(package: ModuleType) -> None:
+        reactor = sys.modules.get("twisted.internet.reactor")
+        if reactor is not None and not isinstance(reactor, ModuleType) and on_install(reactor):
+            return  # late attach: callables captured before this moment stay untimed
+        _watch_package(package, on_install)
+
+    when_imported(PACKAGE, watch)

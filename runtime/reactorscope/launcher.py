@@ -1,24 +1,33 @@
 """Run the app as ``python SCRIPT`` or ``python -m MODULE`` would, with the session around it.
 
-The app sees the same ``sys.argv``, ``sys.path[0]`` and ``__main__``; its exit code, output and uncaught
-exceptions (traceback without the shim's frames, exit status 1; KeyboardInterrupt ends by SIGINT) are as
+The app sees the same ``sys.argv``, ``sys.path[0]`` and ``__main__`` (a fresh module in ``sys.modules``, with
+the globals Python gives it: ``__file__`` as Python makes it absolute, without normalising it, the
+SourceFileLoader, ``__builtins__`` the module, no ``__file__`` once the script is done); a script is compiled
+under that same ``__file__``, so tracebacks name the same paths. Modules, folders and zip files run through
+runpy's ``_run_module_as_main``, as Python runs them. Exit code, output and uncaught exceptions (the same
+traceback: the shim's frames below the app's are cut, exit status 1; KeyboardInterrupt ends by SIGINT) are as
 without the shim. ``--fail-over`` turns an exit status of 0 into 3 when a callback blocked too long.
+The shim's frames stay below the app's on the stack (``traceback.extract_stack()`` sees them): only
+exceptions' tracebacks are cut.
 """
 from __future__ import annotations
 
+import builtins
+import importlib.machinery
 import os
+import pkgutil
 import runpy
 import signal
 import sys
 from dataclasses import dataclass
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import List, Optional, Tuple
 
 from reactorscope.config import Settings
 from reactorscope import session as sessions
 
 FAIL_OVER_EXIT = 3
-_OWN_FILES = (os.path.dirname(os.path.abspath(__file__)) + os.sep, runpy.__file__, "<frozen runpy>")
+_OWN_FILES = os.path.dirname(os.path.abspath(__file__)) + os.sep  # runpy's frames stay, as python -m shows them
 
 
 @dataclass
@@ -54,18 +63,51 @@ def _set_path(target: Target) -> None:
     """``sys.path[0]`` as ``python SCRIPT`` sets it, before the session starts: the packages ``--user-code``
     names are found from there."""
     if target.script is not None:
-        sys.path[0] = os.path.dirname(os.path.abspath(target.script))
+        sys.path[0] = os.path.dirname(os.path.realpath(target.script))  # as _run_script sets it
+
+
+def _fresh_main() -> ModuleType:
+    """``__main__`` as Python makes it at start-up, in ``sys.modules`` for good (the shim's own module goes)."""
+    main = ModuleType("__main__")
+    main.__loader__ = importlib.machinery.BuiltinImporter
+    main.__dict__["__annotations__"] = {}
+    main.__dict__["__builtins__"] = builtins
+    sys.modules["__main__"] = main
+    return main
+
+
+def _run_script(script: str) -> None:
+    """What ``python SCRIPT`` does (CPython's pymain_run_file): the file's code in ``__main__``'s namespace."""
+    filename = script if os.path.isabs(script) else os.path.join(os.getcwd(), script)
+    if pkgutil.get_importer(filename) is not None:  # a folder or a zip file with __main__.py
+        sys.path[0] = filename
+        _fresh_main()
+        runpy._run_module_as_main("__main__", alter_argv=False)  # type: ignore[attr-defined]
+        return
+    sys.path[0] = os.path.dirname(os.path.realpath(script))
+    main = _fresh_main().__dict__
+    main["__file__"] = filename
+    main["__cached__"] = None
+    main["__loader__"] = importlib.machinery.SourceFileLoader("__main__", filename)
+    with open(filename, "rb") as file:
+        source = file.read()
+    try:
+        code = compile(source, filename, "exec", dont_inherit=True)
+        exec(code, main)
+    finally:  # as Python: the finished script's namespace has no __file__ (atexit handlers see that)
+        main.pop("__file__", None)
+        main.pop("__cached__", None)
 
 
 def _run_target(target: Target) -> None:
     if target.module:
-        sys.argv = [target.module, *target.args]
-        runpy.run_module(target.module, run_name="__main__", alter_sys=True)
+        sys.argv = ["-m", *target.args]  # runpy sets argv[0] to the module's file once it is found
+        _fresh_main()
+        runpy._run_module_as_main(target.module, alter_argv=True)  # type: ignore[attr-defined]
     else:
         assert target.script is not None
-        script = target.script
-        sys.argv = [script, *target.args]
-        runpy.run_path(script, run_name="__main__")
+        sys.argv = [target.script, *target.args]
+        _run_script(target.script)
 
 
 def run(settings: Settings, target: Target) -> int:

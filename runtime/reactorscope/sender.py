@@ -29,6 +29,7 @@ class Sender:
         recording: Optional[Peer] = None,
         model: Optional[Model] = None,
         reactor: Callable[[], Any] = lambda: None,
+        before_flush: Callable[[int], None] = lambda now: None,
     ) -> None:
         self.rec = rec
         self.sites = sites
@@ -39,6 +40,8 @@ class Sender:
         self.recording = recording
         self.model = model  # fed what is encoded, for --report and --fail-over
         self.reactor = reactor
+        # Called with the time first in each flush: loop lag reports the instants an idle reactor slept through.
+        self.before_flush = before_flush
         self.meta: Dict[str, Any] = {}
         self._meta_version = 0
         self._window_start = rec.now() - rec.origin
@@ -86,6 +89,7 @@ class Sender:
 
     def _flush(self, goodbye: Optional[Tuple[int, str]]) -> None:
         rec = self.rec
+        self.before_flush(rec.now())
         events = rec.take_events()
         lag_times, lags = rec.take_lags()
         samples = rec.take_stall_samples()

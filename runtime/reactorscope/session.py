@@ -64,6 +64,7 @@ class Session:
             recording=self.recording,
             model=self.model,
             reactor=lambda: self.reactor_hooks.reactor,
+            before_flush=self.reactor_hooks.lag.catch_up,
         )
         self.watchdog = Watchdog(
             self.rec,
@@ -93,10 +94,17 @@ class Session:
 
     # -- the reactor ---------------------------------------------------------------------------------
 
-    def attach_reactor(self, reactor: Any) -> None:
-        """Called right after installReactor (or at once, when the reactor already exists)."""
+    def attach_reactor(self, reactor: Any) -> bool:
+        """Called with each object installed as the reactor (right after installReactor's checks), or at once
+        when the reactor already exists. True once a reactor is hooked: later installs (a test's stand-in
+        reactor, with the real one still running) are left alone, and so is an object that is no reactor."""
+        if self.disabled:
+            return True
+        if self.reactor_hooks.reactor is not None:
+            return True
         try:
-            self.reactor_hooks.install(reactor)
+            if not self.reactor_hooks.install(reactor):
+                return False
             if self.reactor_hooks.family == "asyncio":
                 self.asyncio_hooks.install(reactor)
                 self.reactor_hooks.stop_codes.update(self.asyncio_hooks.stop_codes)
@@ -113,6 +121,7 @@ class Session:
         except Exception as error:
             warn(f"could not hook the reactor ({error!r}); the app runs without Reactor Scope")
             self.disable()
+        return True
 
     def attach_task(self, task: Any) -> None:
         """Called when ``twisted.internet.task`` has been imported (install_hook.when_imported)."""
@@ -128,7 +137,7 @@ class Session:
         try:
             self.rec.reactor_thread = threading.get_ident()
             self.start_threads()
-            self.reactor_hooks.start_heartbeat()
+            self.reactor_hooks.start_lag()
         except Exception as error:
             warn(f"could not start ({error!r}); the app runs without Reactor Scope")
             self.disable()

@@ -16,6 +16,7 @@ timed as the Deferred events of defer_hooks.py are.
 """
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from types import CodeType, FunctionType, ModuleType
@@ -183,8 +184,7 @@ class WebHooks:
                 else:
                     rec.events_dropped += 1
 
-        render.__doc__ = original.__doc__
-        render.__wrapped__ = original  # type: ignore[attr-defined]
+        functools.update_wrapper(render, original)  # reads as the original: name, doc, signature
         setattr(render, MARK, True)
         self._patches.set(Request, "render", render)
 

@@ -9,7 +9,7 @@ from twisted.internet import task
 
 from reactorscope import config, wire
 from reactorscope.clock import ManualClock
-from reactorscope.install_hook import _patch
+from reactorscope.install_hook import _watch_package
 from reactorscope.recorder import Recorder
 from reactorscope import report
 from reactorscope.histogram import Histogram
@@ -258,13 +258,22 @@ def test_loop_windows_split_busy_and_idle_time():
 
 
 def test_a_full_buffer_drops_and_counts():
+    from twisted.internet.selectreactor import SelectReactor
+
+    from reactorscope.reactor_hooks import ReactorHooks
+
     clock = ManualClock()
     rec = Recorder(clock, buffer_events=1000)
-    from reactorscope.reactor_hooks import make_top_level_runner
-
-    run = make_top_level_runner(rec, SiteTable(), wire.KIND_TIMER)
-    for _ in range(1200):
-        run(plain_function, (), {})
+    reactor = SelectReactor()  # a reactor of its own, never installed or run
+    hooks = ReactorHooks(rec, SiteTable(), 0.05)
+    assert hooks.install(reactor) and hooks.timers_timed
+    try:
+        for _ in range(1200):
+            reactor.callLater(0, plain_function)
+        reactor.runUntilCurrent()
+        reactor.doIteration(0)  # where mainLoop goes next: the last timer's event ends there
+    finally:
+        hooks.uninstall()
     assert len(rec.events) == 1000 * 4
     assert rec.events_dropped == 200
 
@@ -332,18 +341,20 @@ def test_settings_from_json_are_checked():
     assert settings is not None and settings.report and settings.token == "t" and env == {}
 
 
-def test_the_install_reactor_hook_is_installed_once():
+def test_reactor_installs_are_watched_until_a_reactor_is_hooked():
     import types
 
     calls = []
-    module = types.ModuleType("fake_main")
-    module.installReactor = lambda reactor: calls.append(("original", reactor))
-    _patch(module, lambda reactor: calls.append(("hook", reactor)))
-    first = module.installReactor
-    _patch(module, lambda reactor: calls.append(("second hook", reactor)))
-    assert module.installReactor is first
-    module.installReactor("r")
-    assert calls == [("original", "r"), ("hook", "r")]
+    package = types.ModuleType("fake_internet")
+    _watch_package(package, lambda reactor: calls.append(reactor) or reactor == "real")
+    assert type(package) is not types.ModuleType
+    package.defer = "a submodule"  # other attributes are none of the hook's business
+    package.reactor = "stand-in"  # no reactor: still watching
+    package.reactor = "real"
+    assert type(package) is types.ModuleType, "the module's class is back once a reactor is hooked"
+    package.reactor = "later"
+    assert calls == ["stand-in", "real"]
+    assert package.reactor == "later" and package.defer == "a submodule"
 
 
 def test_a_second_session_start_returns_the_first():

@@ -223,6 +223,12 @@ class ReactorHooks:
         self._hook_thread_call_queue(reactor, code)
         return True
 
+    @property
+    def open_event(self) -> List[Any]:
+        """The slot of the top-level event that the next one, or the loop's poller, ends (asyncio_hooks.py uses
+        it for asyncio's handles)."""
+        return self._open
+
     def close_timer(self) -> Callable[[int], None]:
         """Ends the timer event still open, if any, at ``t``: where the loop goes after runUntilCurrent."""
         close = self._close()

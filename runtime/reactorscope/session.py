@@ -106,7 +106,7 @@ class Session:
             if not self.reactor_hooks.install(reactor):
                 return False
             if self.reactor_hooks.family == "asyncio":
-                self.asyncio_hooks.install(reactor)
+                self.asyncio_hooks.install(reactor, self.reactor_hooks.open_event, self.reactor_hooks.close_timer())
                 self.reactor_hooks.stop_codes.update(self.asyncio_hooks.stop_codes)
             from twisted.internet import defer
 

@@ -54,7 +54,7 @@ class HotspotsProvider implements vscode.TreeDataProvider<Node> {
       const h = node.hotspot;
       const state = h.blockingLines.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
       const item = new vscode.TreeItem(h.name, state);
-      item.description = `${formatMs(h.totalMs)} blocked · max ${formatMs(h.maxMs)} · ${h.count} calls`;
+      item.description = `${formatMs(h.totalMs)} blocked · max ${formatMs(h.maxMs)} · ${h.sampled ? `sampled in ${h.count} stalls` : `${h.count} calls`}`;
       item.tooltip = `${h.file}:${h.line}`;
       item.iconPath = new vscode.ThemeIcon(h.slow ? 'warning' : 'symbol-method');
       item.command = openCommand(h.file, h.line);

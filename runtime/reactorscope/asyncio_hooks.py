@@ -48,7 +48,7 @@ class AsyncioHooks:
     def install(self, reactor: Any, open_: List[Any], close_open: Callable[[int], None]) -> None:
         """``open_`` and ``close_open``: the reactor hooks' slot for the top-level event open now, and what ends
         it (at the loop's selector, and here at the next handle)."""
-        loop = getattr(reactor, "_asyncioEventloop", None)
+        loop: Any = getattr(reactor, "_asyncioEventloop", None)
         ready = getattr(loop, "_ready", None)
         if type(ready) is not collections.deque or self._undo is not None:
             return  # not a stdlib event loop (uvloop): Twisted's callbacks only

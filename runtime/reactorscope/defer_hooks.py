@@ -50,11 +50,7 @@ class DeferHooks:
         list_name = "_callbacks" if "_callbacks" in Deferred.__init__.__code__.co_names else "callbacks"
         pass_through = tuple(f for f in (getattr(defer, "passthru", None), getattr(defer, "_failthru", None)) if f)
         rec = self.rec
-        now = rec.now
-        origin = rec.origin
-        events = rec.events
-        extend = events.extend
-        limit = rec.limit
+        now, origin, events, extend, limit = rec.sink()
         key_of = self.sites.key_of
         get_ident = threading.get_ident
         app = self.app
@@ -118,11 +114,7 @@ class DeferHooks:
         if original is None:
             return
         rec = self.rec
-        now = rec.now
-        origin = rec.origin
-        events = rec.events
-        extend = events.extend
-        limit = rec.limit
+        now, origin, events, extend, limit = rec.sink()
         get_ident = threading.get_ident
         app = self.app
         info_of = app.info.get

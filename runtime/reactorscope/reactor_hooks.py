@@ -185,10 +185,7 @@ class ReactorHooks:
     def _close(self) -> Callable[[List[Any], int], None]:
         """Ends a top-level event opened as ``rec.current = [t0, key, kind, 0]`` at ``t1``, and records it."""
         rec = self.rec
-        origin = rec.origin
-        events = rec.events
-        extend = events.extend
-        limit = rec.limit
+        _, origin, events, extend, limit = rec.sink()
 
         def close(current: List[Any], t1: int) -> None:
             current[3] = t1
@@ -285,11 +282,7 @@ class ReactorHooks:
         delayed (pushed back, not run) open no event. One ``now()`` per pop serves both events.
         """
         rec = self.rec
-        now = rec.now
-        origin = rec.origin
-        events = rec.events
-        extend = events.extend
-        limit = rec.limit
+        now, origin, events, extend, limit = rec.sink()
         key_of = self.sites.key_of
         open_ = self._open
         thread_calls = self._thread_calls
@@ -402,11 +395,7 @@ class ReactorHooks:
 
     def _io_wrapper(self, reactor: Any, original: Callable[..., Any], is_read: Callable[[Tuple[Any, ...]], bool]) -> Any:
         rec = self.rec
-        now = rec.now
-        origin = rec.origin
-        events = rec.events
-        extend = events.extend
-        limit = rec.limit
+        now, origin, events, extend, limit = rec.sink()
         io_sites = self.io_sites
         io_ns = self._io_ns
         lag = self.lag

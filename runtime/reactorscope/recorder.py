@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from array import array
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, Iterable, List, Optional, Tuple
 
 from reactorscope.clock import Clock
 
@@ -44,6 +44,13 @@ class Recorder:
         self.stall_samples: List[StallSample] = []
         self.samples_limit = 100_000
         self.samples_dropped = 0
+
+    def sink(self) -> Tuple[Callable[[], int], int, List[Any], Callable[[Iterable[Any]], None], int]:
+        """What a hook binds to locals for its hot path (attribute lookups per callback cost measurably):
+        ``now, origin, events, extend, limit = rec.sink()``. An event is recorded as
+        ``extend((kind, key, start - origin, duration))`` while ``len(events) < limit``, else counted in
+        ``events_dropped``."""
+        return self.now, self.origin, self.events, self.events.extend, self.limit
 
     def take_events(self) -> List[int]:
         events = self.events

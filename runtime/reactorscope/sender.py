@@ -106,7 +106,7 @@ class Sender:
             kinds = array("B", events[0::EVENT_FIELDS])
             # Keys are code objects (interned here, off the reactor thread) or site ids already.
             known, intern = self.sites.ids_by_key.get, self.sites.code
-            site_ids = array("I", [k if k.__class__ is int else known(k) or intern(k) for k in events[1::EVENT_FIELDS]])
+            site_ids = array("I", [k if k.__class__ is int else known(k) or intern(k) for k in events[1::EVENT_FIELDS]])  # type: ignore[arg-type]
             starts = array("q", events[2::EVENT_FIELDS])
             durations = array("q", events[3::EVENT_FIELDS])
             body.append(wire.encode_events(starts, durations, site_ids, kinds))

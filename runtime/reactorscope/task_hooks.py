@@ -48,6 +48,7 @@ class TaskHooks:
         known = self._by_task.get(task)
         if known is not None and known.__class__ is not int:
             return known, True
+        key: Any
         found = self.app.iterator_code(it)
         if found is not None:
             key = found
@@ -71,11 +72,7 @@ class TaskHooks:
         if original is None or self._patches.applied or getattr(original, MARK, False):
             return
         rec = self.rec
-        now = rec.now
-        origin = rec.origin
-        events = rec.events
-        extend = events.extend
-        limit = rec.limit
+        now, origin, events, extend, limit = rec.sink()
         get_ident = threading.get_ident
         key_of_iterator = self.key_of_iterator
 

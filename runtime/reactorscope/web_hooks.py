@@ -145,11 +145,7 @@ class WebHooks:
         look = first_app_call.start
         stop_looking = first_app_call.stop
         rec = self.rec
-        now = rec.now
-        origin = rec.origin
-        events = rec.events
-        extend = events.extend
-        limit = rec.limit
+        now, origin, events, extend, limit = rec.sink()
         get_ident = threading.get_ident
 
         def render(self: Any, resrc: Any) -> Any:
@@ -157,7 +153,7 @@ class WebHooks:
                 return original(self, resrc)
             looking = False
             try:
-                site: Optional[RenderSite] = render_sites(resrc, self.method)
+                site: Any = render_sites(resrc, self.method)  # a RenderSite (an error leaves the render unattributed)
                 key: Any = site.key
                 if site.within is not None:
                     route = route_of(getattr(self, "path", None))

@@ -21,14 +21,12 @@ perf_counter = time.perf_counter
 
 def spin(seconds):
     deadline = perf_counter() + seconds
-    while perf_counter() < deadline:  # TRUE LINE
-        pass
+    while perf_counter() < deadline: pass  # TRUE LINE  # noqa: E701 (one line: the loop is the line)
 
 
 def decoy(seconds):
     deadline = perf_counter() + seconds
-    while perf_counter() < deadline:  # DECOY LINE
-        pass
+    while perf_counter() < deadline: pass  # DECOY LINE  # noqa: E701
 
 
 def handler(left):

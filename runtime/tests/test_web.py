@@ -34,8 +34,11 @@ def test_each_render_is_an_event_and_the_responses_are_unchanged(tmp_path):
     # HEAD runs Twisted's Resource.render_HEAD, which enters the app's render_GET: that is its handler. BREW has
     # no render_BREW: the class's render, Twisted's, answers 501 and enters no app function. Routed.render
     # dispatches by itself and calls no other app function: it is the handler.
-    assert names == ["Boom.render_GET", "Later.render_GET", "Resource.render", "Routed.render",
-                     "Slow.render_GET", "Slow.render_GET", "Slow.render_POST"]
+    # Before 3.11 a code object has no qualified name: Twisted's render, first interned from its code (a look
+    # or a stack sample), reads "render" (docs/runtime.md, known limits).
+    base_render = "Resource.render" if sys.version_info >= (3, 11) else "render"
+    assert names == sorted(["Boom.render_GET", "Later.render_GET", base_render, "Routed.render",
+                            "Slow.render_GET", "Slow.render_GET", "Slow.render_POST"])
     for qualname in ("Boom.render_GET", "Later.render_GET", "Routed.render", "Slow.render_GET", "Slow.render_POST"):
         site = rec.site_named(qualname)
         assert (site["file"], site["line"]) == (str(WEB_APP), first_line_of(WEB_APP, qualname))

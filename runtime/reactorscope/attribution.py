@@ -267,14 +267,15 @@ def _python_iterator(value: Any) -> bool:
 
 
 class FirstAppCall:
-    """Finds the first function of the app's code entered inside one call of ``within`` (a code object): a
-    ``sys.setprofile`` function on the calling thread only, removed when it finds one, when that call returns,
-    or after ``PROFILE_BUDGET`` events. Codes in ``skip`` do not count (a dispatcher's own methods). Reused from
-    one look to the next; one look at a time."""
+    """Finds the first functions of the app's code entered inside one call of ``within`` (a code object), in the
+    order first entered, up to ``limit`` of them: a ``sys.setprofile`` function on the calling thread only,
+    removed when it has them, when that call returns, or after ``PROFILE_BUDGET`` events. Codes in ``skip`` do
+    not count (a dispatcher's own methods). Reused from one look to the next; one look at a time."""
 
-    def __init__(self, app: AppCode) -> None:
-        # [found code, events left, codes skipped, code looked inside, its frame once entered]: the whole state
-        self._state: List[Any] = [None, 0, frozenset(), None, None]
+    def __init__(self, app: AppCode, limit: int = 1) -> None:
+        # [codes found, events left, codes skipped, code looked inside, its frame once entered]: the whole state
+        self._state: List[Any] = [[], 0, frozenset(), None, None]
+        self.limit = limit
         self._profile = self._make_profile(app)
 
     def _make_profile(self, app: AppCode) -> Callable[[FrameType, str, Any], None]:
@@ -282,6 +283,7 @@ class FirstAppCall:
         info_of = app.info.get
         classify = app.classify
         state = self._state
+        limit = self.limit
 
         def profile(frame: FrameType, event: str, arg: Any) -> None:
             if event == "call":
@@ -293,10 +295,11 @@ class FirstAppCall:
                     info = info_of(code)
                     if info is None:
                         info = classify(code)
-                    if info is True and code not in state[2]:
-                        state[0] = code
-                        setprofile(None)
-                        return
+                    if info is True and code not in state[2] and code not in state[0]:
+                        state[0].append(code)
+                        if len(state[0]) >= limit:
+                            setprofile(None)
+                            return
             elif event == "return" and frame is state[4]:
                 setprofile(None)
                 return
@@ -312,7 +315,7 @@ class FirstAppCall:
         if sys.getprofile() is not None:
             return False
         state = self._state
-        state[0] = None
+        state[0] = []
         state[1] = PROFILE_BUDGET
         state[2] = skip
         state[3] = within
@@ -321,10 +324,16 @@ class FirstAppCall:
         return True
 
     def stop(self) -> Optional[CodeType]:
-        """Stops looking (if still on) and returns the app's code found, if any."""
+        """Stops looking (if still on) and returns the first app code found, if any."""
+        found = self.stop_all()
+        return found[0] if found else None
+
+    def stop_all(self) -> Tuple[CodeType, ...]:
+        """Stops looking (if still on) and returns the app's codes found, in the order first entered."""
         if sys.getprofile() is self._profile:
             sys.setprofile(None)
         state = self._state
-        found: Optional[CodeType] = state[0]
-        state[0] = state[4] = None  # no frame kept alive
+        found = tuple(state[0])
+        state[0] = []
+        state[4] = None  # no frame kept alive
         return found

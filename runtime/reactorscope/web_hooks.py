@@ -6,9 +6,12 @@ call, attributed to the app's function the request enters. A resource class that
 request. Otherwise what the render runs is not known before it runs: a class that overrides ``render`` (a
 dispatcher: Klein's ``KleinResource``, an app's servlet router), or a library resource's method
 (``Resource.render_HEAD``, a wrapper resource). For those the render runs with a profile function on the
-reactor thread that stops at the first function of the app's code entered, not counting the methods of the
-resource's own class hierarchy (attribution.py ``FirstAppCall``, at most ``PROFILE_BUDGET`` events), and the
-event is attributed to that function; when none is entered, to the render as before. A (class, method) pair
+reactor thread that notes the first ``APP_CALLS`` functions of the app's code entered, not counting the methods
+of the resource's own class hierarchy (attribution.py ``FirstAppCall``, at most ``PROFILE_BUDGET`` events). The
+event is attributed to the first of them that not every route of that (class, method) enters: where the routes
+part, which is the servlet or route an app's own dispatcher picks, past the helpers every request goes through
+(Synapse's ``run_in_background``, a logging context). While only one route has been seen, or when a route enters
+nothing of its own, to the first; when none is entered, to the render as before. A (class, method) pair
 whose renders entered no app function ``GIVE_UP_AFTER`` times in a row is no longer looked into. The look is
 skipped when the thread already has a profile function. ``Request.render`` is patched on the class when
 ``twisted.web.server`` is imported (install_hook.when_imported). Only the reactor thread's renders are recorded,
@@ -33,6 +36,7 @@ from reactorscope.wire import KIND_WEB_REQUEST
 RENDER_SITES_CACHED = 1024  # (class, method) pairs; the method is the client's to choose, so bounded
 GIVE_UP_AFTER = 16  # renders of one (class, method) in a row that entered no app function, none ever: stop looking
 ROUTES_CACHED = 512  # paths (ids masked) remembered per (class, method), oldest forgotten first
+APP_CALLS = 48  # app functions noted per look, in the order first entered
 # A path segment that is an id (all digits, or a long hex or UUID-like run): masked, so /item/7 and /item/8 are
 # one route to remember.
 ID_SEGMENT = re.compile(rb"(?<=/)(?:\d+|[0-9A-Fa-f-]{16,})(?=/|$)")
@@ -45,25 +49,46 @@ class RenderSite:
     counting ``skip`` (a dispatcher's own class hierarchy). ``routes`` remembers what each path (ids masked)
     entered, so that a path's look costs once."""
 
-    __slots__ = ("key", "within", "skip", "misses", "routes")
+    __slots__ = ("key", "within", "skip", "misses", "routes", "common", "_first")
 
     def __init__(self, key: int, within: Optional[CodeType] = None, skip: FrozenSet[CodeType] = frozenset()) -> None:
         self.key = key
         self.within = within
         self.skip = skip
         self.misses = 0  # looks in a row that found nothing; -1 once one found an app function
-        self.routes: Dict[Any, Optional[CodeType]] = {}
+        self.routes: Dict[Any, Tuple[CodeType, ...]] = {}
+        # What every route that entered the app's code entered (None until two routes did): the dispatch path.
+        self.common: Optional[FrozenSet[CodeType]] = None
+        self._first: Optional[Tuple[Any, FrozenSet[CodeType]]] = None  # the first route that entered any, and what
 
     def known(self, route: Any) -> Any:
-        """What a render of ``route`` entered last time: a code, None (no app function), or ``_UNKNOWN``."""
+        """What a render of ``route`` entered last time: its app codes (maybe none), or ``_UNKNOWN``."""
         return self.routes.get(route, _UNKNOWN)
 
-    def entered(self, route: Any, found: Optional[CodeType]) -> None:
+    def handler(self, entered: Tuple[CodeType, ...]) -> Optional[CodeType]:
+        """Of the app codes a route entered, the first that not every route enters (see the module's header)."""
+        common = self.common
+        if common is not None:
+            for code in entered:
+                if code not in common:
+                    return code
+        return entered[0] if entered else None
+
+    def entered(self, route: Any, found: Tuple[CodeType, ...]) -> None:
         routes = self.routes
         if len(routes) >= ROUTES_CACHED:
             del routes[next(iter(routes))]
         routes[route] = found
-        if found is not None:
+        if found:
+            codes = frozenset(found)
+            if self._first is None:
+                self._first = (route, codes)
+            elif self.common is None:
+                if route != self._first[0]:
+                    self.common = self._first[1] & codes
+            else:
+                self.common = self.common & codes
+        if found:
             self.misses = -1
         elif self.misses >= 0:
             self.misses += 1
@@ -141,9 +166,9 @@ class WebHooks:
         if self._patches.applied or getattr(original, MARK, False):
             return
         render_sites = RenderSites(self.sites, server.resource.Resource.render, self.app)
-        first_app_call = FirstAppCall(self.app)
+        first_app_call = FirstAppCall(self.app, APP_CALLS)
         look = first_app_call.start
-        stop_looking = first_app_call.stop
+        stop_looking = first_app_call.stop_all
         rec = self.rec
         now, origin, events, extend, limit = rec.sink()
         get_ident = threading.get_ident
@@ -160,8 +185,8 @@ class WebHooks:
                     known = site.known(route)
                     if known is _UNKNOWN:
                         looking = look(site.within, site.skip)
-                    elif known is not None:
-                        key = known
+                    elif known:
+                        key = site.handler(known)
             except Exception:  # an odd resource, method or path: unattributed, never an app error
                 site = None
                 key = 0
@@ -172,9 +197,9 @@ class WebHooks:
                 t1 = now()
                 if looking:
                     found = stop_looking()
-                    site.entered(route, found)  # type: ignore[union-attr]
-                    if found is not None:
-                        key = found
+                    site.entered(route, found)
+                    if found:
+                        key = site.handler(found)
                 if len(events) < limit:
                     extend((KIND_WEB_REQUEST, key, t0 - origin, t1 - t0))
                 else:

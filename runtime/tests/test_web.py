@@ -180,3 +180,40 @@ def test_a_dispatchers_request_is_attributed_to_the_app_function_it_enters_once_
     assert profiles == [None] * 4, "the look ends with the render"
     names = [sites.row(sites.resolve(key))[3] for key in rec.events[1::4]]
     assert names == ["show_item", "list_items", "show_item", "show_item", "Page.render_GET"]
+
+
+def in_context(f, request):
+    """A helper of the app's that every request goes through first (Synapse's run_in_background, a logging
+    context): not a handler."""
+    return f(request)
+
+
+def log_request(request):
+    return None
+
+
+class AppRouter(BaseResource):
+    """An app's own dispatcher (its class overrides render): every route goes through in_context and
+    log_request first, then the servlet the path picks."""
+
+    routes = {b"items": list_items, b"item": show_item}
+
+    def render(self, request):
+        log_request(request)
+        return in_context(self.routes[request.path.split(b"/")[1]], request)
+
+
+def test_an_apps_own_dispatcher_names_where_its_routes_part_not_the_helpers_every_request_enters():
+    rec = Recorder(ManualClock(), buffer_events=1000)
+    rec.reactor_thread = threading.get_ident()
+    sites = SiteTable()
+    hooks = WebHooks(rec, sites)
+    hooks.install(types.SimpleNamespace(Request=PathRequest, resource=types.SimpleNamespace(Resource=BaseResource)))
+    try:
+        for path in (b"/item/1", b"/items", b"/item/2", b"/items", b"/item/3"):
+            assert PathRequest(b"GET", path).render(AppRouter()) in (b"item", b"items")
+    finally:
+        hooks.uninstall()
+    names = [sites.row(sites.resolve(key))[3] for key in rec.events[1::4]]
+    # The first route seen alone: its first app function. From the second route on, where the routes part.
+    assert names == ["log_request", "list_items", "show_item", "list_items", "show_item"]

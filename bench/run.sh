@@ -12,6 +12,9 @@ echo
 echo "== twisted.web under wrk: shim against bare (bench/web.py)"
 .venv/bin/python bench/web.py
 echo
+echo "== One render look on a Klein route, first app function against up to 48 (bench/web_look.py)"
+PYTHONPATH=runtime taskset -c 1 .venv/bin/python bench/web_look.py
+echo
 echo "== Telemetry server store: decode, ingest, range queries, memory (bench/server-store.mjs)"
 node bench/server-store.mjs
 echo

@@ -28,7 +28,10 @@ from types import (AsyncGeneratorType, CellType, CodeType, CoroutineType, FrameT
                    GetSetDescriptorType, MethodType)
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple, Union
 
-from reactorscope.usercode import UserCode
+from reactorscope.patches import Patches
+from reactorscope.recorder import Recorder
+from reactorscope.sites import SiteTable
+from reactorscope.usercode import UserCode, build
 
 MAX_DEPTH = 24  # wrappers (or nested generators: a crawler's middleware chain) looked through
 MAX_VISITS = 96  # objects looked at in one look, whatever the depth and fan-out
@@ -337,3 +340,16 @@ class FirstAppCall:
         state[0] = []
         state[4] = None  # no frame kept alive
         return found
+
+
+class AppHooks:
+    """What the hooks that attribute nested events to the app's code share (Deferreds, cooperative tasks, web
+    renders): the recorder, the site table, one ``AppCode`` (the session's, so that the three decide alike and
+    share its cache), and their patches."""
+
+    def __init__(self, rec: Recorder, sites: SiteTable, user_code: Optional[UserCode] = None,
+                 app: Optional[AppCode] = None) -> None:
+        self.rec = rec
+        self.sites = sites
+        self.app = app or AppCode(user_code or build())
+        self._patches = Patches()

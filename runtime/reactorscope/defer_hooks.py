@@ -15,24 +15,13 @@ import functools
 import sys
 import threading
 from types import CodeType, CoroutineType, GeneratorType
-from typing import Any, List, Optional
+from typing import Any, List
 
-from reactorscope.attribution import AppCode
-from reactorscope.patches import Patches
-from reactorscope.recorder import Recorder
-from reactorscope.sites import SiteTable
-from reactorscope.usercode import UserCode, build
+from reactorscope.attribution import AppHooks
 from reactorscope.wire import KIND_COROUTINE, KIND_DEFERRED
 
 
-class DeferHooks:
-    def __init__(self, rec: Recorder, sites: SiteTable, user_code: Optional[UserCode] = None,
-                 app: Optional[AppCode] = None) -> None:
-        self.rec = rec
-        self.sites = sites
-        self.app = app or AppCode(user_code or build())
-        self._patches = Patches()
-
+class DeferHooks(AppHooks):
     def install(self, defer: Any) -> None:
         if self._patches.applied:
             return

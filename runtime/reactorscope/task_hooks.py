@@ -16,22 +16,18 @@ import weakref
 from types import CodeType, ModuleType
 from typing import Any, Optional, Tuple
 
-from reactorscope.attribution import MAX_TRIES, AppCode
+from reactorscope.attribution import AppCode, AppHooks, MAX_TRIES
 from reactorscope.install_hook import MARK
-from reactorscope.patches import Patches
 from reactorscope.recorder import Recorder
 from reactorscope.sites import SiteTable
-from reactorscope.usercode import UserCode, build
+from reactorscope.usercode import UserCode
 from reactorscope.wire import KIND_COROUTINE
 
 
-class TaskHooks:
+class TaskHooks(AppHooks):
     def __init__(self, rec: Recorder, sites: SiteTable, user_code: Optional[UserCode] = None,
                  app: Optional[AppCode] = None) -> None:
-        self.rec = rec
-        self.sites = sites
-        self.app = app or AppCode(user_code or build())
-        self._patches = Patches()
+        super().__init__(rec, sites, user_code, app)
         # CooperativeTask -> the key its work units get, for tasks whose iterator is not the app's generator
         self._by_task: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 

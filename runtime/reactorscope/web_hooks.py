@@ -25,12 +25,9 @@ import threading
 from types import CodeType, FunctionType, ModuleType
 from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
-from reactorscope.attribution import AppCode, FirstAppCall
+from reactorscope.attribution import AppCode, AppHooks, FirstAppCall
 from reactorscope.install_hook import MARK
-from reactorscope.patches import Patches
-from reactorscope.recorder import Recorder
 from reactorscope.sites import SiteTable
-from reactorscope.usercode import UserCode, build
 from reactorscope.wire import KIND_WEB_REQUEST
 
 RENDER_SITES_CACHED = 1024  # (class, method) pairs; the method is the client's to choose, so bounded
@@ -152,13 +149,7 @@ def _own_codes(cls: type) -> FrozenSet[CodeType]:
     return frozenset(codes)
 
 
-class WebHooks:
-    def __init__(self, rec: Recorder, sites: SiteTable, user_code: Optional[UserCode] = None,
-                 app: Optional[AppCode] = None) -> None:
-        self.rec = rec
-        self.sites = sites
-        self.app = app or AppCode(user_code or build())
-        self._patches = Patches()
+class WebHooks(AppHooks):
 
     def install(self, server: ModuleType) -> None:
         Request = server.Request

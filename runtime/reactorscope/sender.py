@@ -72,6 +72,12 @@ class Sender:
         while not self._stop.wait(self.flush_interval_s):
             self.flush()
 
+    def after_fork_in_child(self) -> None:
+        """In a forked child: the parent's sender thread may have held the flush lock at the fork, and no thread
+        of the child will ever release it."""
+        self._lock = threading.Lock()
+        self._thread = None
+
     def set_meta(self, **values: Any) -> None:
         self.meta.update(values)
         self._meta_version += 1

@@ -162,14 +162,29 @@ class Session:
         self.watchdog.start()
 
     def _after_fork_in_child(self) -> None:
-        # Threads do not survive a fork; the parent's unsent data and connection stay the parent's.
+        """Threads do not survive a fork; the parent's unsent data, connection and recording stay the parent's.
+
+        A fork before the reactor ran (twistd's daemon fork) leaves the child to be the session: its threads start
+        with its reactor. A child forked after the reactor started (a pre-fork server, ``os.fork()`` in a
+        handler) is silent: it records nothing, sends nothing, writes nothing into the parent's recording, says
+        no GOODBYE and prints no report, and never waits on a lock the parent's threads held at the fork.
+        """
+        forked_while_running = self.running
         self.running = False
         self.rec.reset_after_fork()
+        self.sender.after_fork_in_child()
         peer = getattr(self.connection, "peer", None)
         if peer is not None:
             peer.alive = False  # drop without shutdown(): that would cut the parent's connection too
         if isinstance(self.connection, Listener):
             self.connection = self.sender.connection = None
+        if forked_while_running:
+            self.closed = True  # close() at the child's exit does nothing
+            self.rec.limit = 0  # the hooks' events are dropped at once, never kept
+            self.rec.samples_limit = 0
+            self.connection = self.sender.connection = None
+            self.recording = self.sender.recording = None
+            self.announcement = None  # the parent's announce file is the parent's to remove
 
     # -- the end ---------------------------------------------------------------------------------------
 

@@ -230,14 +230,18 @@ class Model:
                 seen.add(site)
         return credited
 
-    def _app_frames(self, record: StallRecord, nested: Set[int]) -> Dict[int, AppFrameShare]:
+    def _app_frame_skip(self, nested: Set[int]) -> Set[int]:
+        """The sites _app_frames never names: those with events of their own (nested handlers, top-level ones)."""
+        skip = set(nested)
+        skip.update(key // 256 for key in self.histograms if key % 256 in wire.TOP_LEVEL_KINDS)
+        return skip
+
+    def _app_frames(self, record: StallRecord, skip: Set[int]) -> Dict[int, AppFrameShare]:
         """The app's functions behind a stalled library callback (a framework's dispatch: ``Cooperator._tick``
         running a crawler's callback, a framework's asyncio Task, Klein's or another resource's own ``render``):
         per sample, the outermost frame in the app's code. None when the stalled callback is the app's own, and
         never a site with events of its own (a nested handler or a top-level callback). As sessionStore.ts."""
         if not self._is_app_site(record.site):
-            skip = set(nested)
-            skip.update(key // 256 for key in self.histograms if key % 256 in wire.TOP_LEVEL_KINDS)
             return record.app_frame_shares(self._is_app_site, skip)
         return {}
 
@@ -245,7 +249,9 @@ class Model:
         where = self.sites.get(site)
         return where is not None and bool(where[1]) and self.is_user_file(where[1])
 
-    def _lines_by_callback_site(self, nested: Set[int]) -> Dict[int, Dict[Line, List[int]]]:
+    def _lines_by_callback_site(self, nested: Set[int], app_frames: Dict[int, Dict[int, AppFrameShare]]
+                                ) -> Dict[int, Dict[Line, List[int]]]:
+        """``app_frames``: per record (by id), its _app_frames, as hotspots() computed them."""
         by_site: Dict[int, Dict[Line, List[int]]] = {}
 
         def add(site: int, line: Line, samples: int, held: int) -> None:
@@ -262,7 +268,7 @@ class Model:
             for site in self._credited_sites(record, nested):
                 for line, (samples, held) in shares.items():
                     add(site, line, samples, held)
-            for site, share in self._app_frames(record, nested).items():
+            for site, share in app_frames.get(id(record), {}).items():
                 for line, (samples, held) in share.lines.items():
                     add(site, line, samples, held)
         return by_site
@@ -276,11 +282,13 @@ class Model:
             if key % 256 in wire.TOP_LEVEL_KINDS or site in nested:
                 by_site.setdefault(site, Histogram()).merge(histogram)
         sampled: Set[int] = set()
-        for record in self.stalls.values():
-            for site, share in self._app_frames(record, nested).items():
+        skip = self._app_frame_skip(nested)
+        app_frames = {id(record): self._app_frames(record, skip) for record in self.stalls.values()}
+        for frames in app_frames.values():
+            for site, share in frames.items():
                 sampled.add(site)
                 by_site.setdefault(site, Histogram()).record(share.held_ns)
-        lines = self._lines_by_callback_site(nested)
+        lines = self._lines_by_callback_site(nested, app_frames)
         for site in lines:
             by_site.setdefault(site, Histogram())
         out: List[Hotspot] = []

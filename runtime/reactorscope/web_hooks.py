@@ -85,7 +85,6 @@ class RenderSite:
                     self.common = self._first[1] & codes
             else:
                 self.common = self.common & codes
-        if found:
             self.misses = -1
         elif self.misses >= 0:
             self.misses += 1

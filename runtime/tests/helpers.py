@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from reactorscope import wire
+from reactorscope.model import Model
 
 RUNTIME = Path(__file__).resolve().parents[1]
 APPS = Path(__file__).resolve().parent / "apps"
@@ -76,22 +77,17 @@ class Recording:
         return matches[0]
 
 
-def held_by_line(stalls: List[Dict[str, Any]]) -> Dict[Optional[Tuple[int, int]], int]:
-    """ns held per innermost (site, line) of STALL frame bodies, by the rule the report and the server are to
-    share (issue 10): a sample stands for the time since the previous sample of the same callback (the first:
-    since the callback's start). Samples with an empty stack count under None. To be replaced by the shared
-    model once it exists."""
-    by_callback: Dict[Tuple[int, int, int], List[Tuple[int, List[List[int]]]]] = {}
+def held_by_line(stalls: List[Dict[str, Any]]) -> Dict[Tuple[int, int], int]:
+    """ns held per innermost (site, line) of STALL frame bodies, by the held rule of docs/protocol.md (STALL), as
+    model.py (the report) and the server compute it."""
+    recorded = Model()
     for stall in stalls:
-        key = (stall["callbackStart"], stall["site"], stall["kind"])
-        by_callback.setdefault(key, []).extend((s["t"], s["stack"]) for s in stall["samples"])
-    held: Dict[Optional[Tuple[int, int]], int] = {}
-    for (start, _site, _kind), samples in by_callback.items():
-        previous = start
-        for t, stack in sorted(samples, key=lambda sample: sample[0]):
-            line = (stack[0][0], stack[0][1]) if stack else None
-            held[line] = held.get(line, 0) + t - previous
-            previous = t
+        recorded.add_stall(stall["callbackStart"], stall["site"], stall["kind"],
+                           ((sample["t"], sample["stack"]) for sample in stall["samples"]))
+    held: Dict[Tuple[int, int], int] = {}
+    for record in recorded.stalls.values():
+        for line, (_samples, ns) in record.line_shares().items():
+            held[line] = held.get(line, 0) + ns
     return held
 
 

@@ -980,7 +980,7 @@ export class SessionStore {
     for (const [callbackSite, nested] of this.creditedSites(record, nestedHandlers)) {
       for (const share of record.lineShares()) this.retireLine(callbackSite, nested, share);
     }
-    for (const [site, share] of this.appFrames(record, nestedHandlers)) {
+    for (const [site, share] of this.appFrames(record, this.appFrameSkip(nestedHandlers))) {
       let histogram = this.retiredAppFrames.get(site);
       if (!histogram) this.retiredAppFrames.set(site, (histogram = new Histogram()));
       histogram.record(share.heldNs);
@@ -1039,11 +1039,16 @@ export class SessionStore {
    * StallRecord.appFrameShares. None when the stalled callback is the app's own, and never a site with events of
    * its own (a nested handler or a top-level callback, whose figures and lines come from those).
    */
-  private appFrames(record: StallRecord, nestedHandlers: ReadonlySet<number>): Map<number, AppFrameShare> {
+  private appFrames(record: StallRecord, skip: ReadonlySet<number>): Map<number, AppFrameShare> {
     if (this.isAppSite(record.site)) return new Map();
+    return record.appFrameShares((site) => this.isAppSite(site), skip);
+  }
+
+  /** The sites appFrames never names: those with events of their own (nested handlers, top-level callbacks). */
+  private appFrameSkip(nestedHandlers: ReadonlySet<number>): Set<number> {
     const skip = new Set<number>(nestedHandlers);
     for (const key of this.histograms.keys()) if (isTopLevel(key % 256)) skip.add(Math.floor(key / 256));
-    return record.appFrameShares((site) => this.isAppSite(site), skip);
+    return skip;
   }
 
   private isAppSite(site: number): boolean {
@@ -1054,9 +1059,13 @@ export class SessionStore {
   /**
    * Per callback site, the lines its stalls were sampled in, retired and recent together. A sample's
    * callback is its STALL frame's site, which may be one no EVENTS record has mentioned yet. With
-   * `nestedHandlers`, the lines are also credited to those the stacks ran through (see creditedSites).
+   * `nestedHandlers`, the lines are also credited to those the stacks ran through (see creditedSites), and to
+   * the app's functions behind each recent stall (`appFrames`, by record, as hotspots() computed them).
    */
-  private linesByCallbackSite(nestedHandlers?: ReadonlySet<number>): Map<number, Map<string, BlockingLine>> {
+  private linesByCallbackSite(
+    nestedHandlers?: ReadonlySet<number>,
+    appFrames?: ReadonlyMap<StallRecord, Map<number, AppFrameShare>>,
+  ): Map<number, Map<string, BlockingLine>> {
     const bySite = new Map<number, Map<string, BlockingLine>>();
     const add = (callbackSite: number, share: Omit<LineTotal, 'callbackSite' | 'nested'>): void => {
       let lines = bySite.get(callbackSite);
@@ -1077,8 +1086,7 @@ export class SessionStore {
       this.resolveDuration(record);
       const sites = nestedHandlers ? this.creditedSites(record, nestedHandlers).map(([site]) => site) : [record.site];
       for (const site of sites) for (const share of record.lineShares()) add(site, share);
-      if (!nestedHandlers) continue;
-      for (const [site, share] of this.appFrames(record, nestedHandlers)) for (const line of share.lines.values()) add(site, line);
+      for (const [site, share] of appFrames?.get(record) ?? []) for (const line of share.lines.values()) add(site, line);
     }
     return bySite;
   }
@@ -1150,10 +1158,14 @@ export class SessionStore {
       return topLevelOf(site);
     };
     for (const [site, histogram] of this.retiredAppFrames) sampledOf(site).merge(histogram);
+    const skip = this.appFrameSkip(nestedHandlers);
+    const appFrames = new Map<StallRecord, Map<number, AppFrameShare>>();
     for (const record of this.stalls.values()) {
-      for (const [site, share] of this.appFrames(record, nestedHandlers)) sampledOf(site).record(share.heldNs);
+      const frames = this.appFrames(record, skip);
+      appFrames.set(record, frames);
+      for (const [site, share] of frames) sampledOf(site).record(share.heldNs);
     }
-    const lines = this.linesByCallbackSite(nestedHandlers);
+    const lines = this.linesByCallbackSite(nestedHandlers, appFrames);
     for (const site of lines.keys()) topLevelOf(site);
     const hotspots: Hotspot[] = [];
     for (const [site, histogram] of bySite) {

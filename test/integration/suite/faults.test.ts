@@ -66,7 +66,8 @@ describe('faults', () => {
     await vscode.commands.executeCommand('workbench.view.extension.reactorscope');
     const rows = await waitFor('the tree to say how it ended', async () => {
       const tree = await sidebarTree();
-      return tree.find((row) => row.text.startsWith('crash_app.py')) ? tree : undefined;
+      // The row shows while the session is live, and is redrawn once it ended: wait for the redraw.
+      return /· exited 1$/.test(tree.find((row) => row.text.startsWith('crash_app.py'))?.text ?? '') ? tree : undefined;
     });
     assert.match(rows.find((row) => row.text.startsWith('crash_app.py'))?.text ?? '', /· exited 1$/);
   });

@@ -10,6 +10,7 @@ import atexit
 from typing import Optional
 
 from reactorscope.config import ConfigError, take_from_environment
+from reactorscope import exit_paths
 from reactorscope.console import warn
 from reactorscope.session import Session, start
 
@@ -24,4 +25,5 @@ def start_from_environment() -> Optional[Session]:
         return None
     session = start(settings)
     atexit.register(session.close)
+    exit_paths.install(session.close_before_exit)
     return session

@@ -6,7 +6,9 @@ SourceFileLoader, ``__builtins__`` the module, no ``__file__`` once the script i
 under that same ``__file__``, so tracebacks name the same paths. Modules, folders and zip files run through
 runpy's ``_run_module_as_main``, as Python runs them. Exit code, output and uncaught exceptions (the same
 traceback: the shim's frames below the app's are cut, exit status 1; KeyboardInterrupt ends by SIGINT) are as
-without the shim. ``--fail-over`` turns an exit status of 0 into 3 when a callback blocked too long.
+without the shim; ends that skip Python's exit (a signal the app sends itself, as ``twist`` and ``twistd`` do,
+or ``os._exit``) still finish the session (``exit_paths``). ``--fail-over`` turns an exit status of 0 into 3
+when a callback blocked too long.
 The shim's frames stay below the app's on the stack (``traceback.extract_stack()`` sees them): only
 exceptions' tracebacks are cut.
 """
@@ -24,7 +26,7 @@ from types import ModuleType, TracebackType
 from typing import List, Optional, Tuple
 
 from reactorscope.config import Settings
-from reactorscope import session as sessions
+from reactorscope import exit_paths, session as sessions
 
 FAIL_OVER_EXIT = 3
 _OWN_FILES = os.path.dirname(os.path.abspath(__file__)) + os.sep  # runpy's frames stay, as python -m shows them
@@ -113,6 +115,7 @@ def _run_target(target: Target) -> None:
 def run(settings: Settings, target: Target) -> int:
     _set_path(target)
     session = sessions.start(settings, module=target.module)
+    exit_paths.install(session.close_before_exit)
     exit_code, reason, message = 0, "exit", None
     interrupted = False
     try:

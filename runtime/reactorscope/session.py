@@ -221,6 +221,13 @@ class Session:
             warn(f"error while finishing ({error!r})")
             return False
 
+    def close_before_exit(self, exit_code: int, reason: str) -> None:
+        """``close`` for an end that skips Python's exit (``exit_paths``), in a process that ran its reactor: a
+        process that forked before its reactor ran (twistd's daemonising parent, ending by ``os._exit``) leaves
+        the session to its child."""
+        if self.running:
+            self.close(exit_code, reason)
+
     def disable(self) -> None:
         self.disabled = True
         self.reactor_hooks.uninstall()

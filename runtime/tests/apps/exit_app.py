@@ -1,5 +1,6 @@
 """Ends the way argv[1] says, after a short reactor run: the shim must not change any of it."""
 import json
+import os
 import sys
 
 from twisted.internet import reactor
@@ -31,3 +32,14 @@ elif how == "interrupt":
     raise KeyboardInterrupt
 elif how == "environment":
     report_environment()
+elif how == "os_exit":  # a process that is done and leaves at once, as pre-fork workers do
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(int(sys.argv[2]))
+elif how == "signal":  # twisted.application.app._exitWithSignal: the default disposition, then the signal
+    import signal
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { droppedAtLeast, formatCount } from '../../protocol/format';
 import { descriptionOf } from '../../protocol/userCode';
 import type { AdoptedLaunch, CallbackSource, HotspotInfo, LaunchTicket, ServerSettings, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
 import { jsonify } from '../../protocol/timeline';
@@ -359,7 +360,6 @@ export class Telemetry implements DebugSocketHandler {
 
 /** What a session's user should know about its data, in one line; undefined when all is well. */
 function noteOf(session: Session): string | undefined {
-  const count = (n: number): string => n.toLocaleString('en-US');
   if (session.adopted && session.state === 'waiting') {
     return 'the telemetry server restarted: waiting for the app to reconnect';
   }
@@ -367,13 +367,13 @@ function noteOf(session: Session): string | undefined {
   if (session.adopted) {
     const missed = Math.max(0, session.appDropped - session.adopted.droppedBefore);
     const history = session.adopted.restored ? 'the history before it was read back from the run\'s recording' : 'the history before it is in the run\'s recording';
-    notes.push(`reconnected after the telemetry server restarted (${history}); ${count(missed)} callbacks measured in between were dropped`);
+    notes.push(`reconnected after the telemetry server restarted (${history}); ${droppedAtLeast(missed)} measured in between were dropped`);
   } else if (session.appDropped > 0) {
-    notes.push(`the app dropped ${count(session.appDropped)} callbacks it measured: the telemetry server did not take them in time`);
+    notes.push(`the app dropped ${droppedAtLeast(session.appDropped)} it measured: the telemetry server did not take them in time`);
   }
   const trimmed = session.store.droppedEvents;
   if (trimmed > 0) {
-    notes.push(`the oldest ${count(trimmed)} callbacks left the timeline to keep all sessions within reactorscope.historyMemoryMb (the figures still count them)`);
+    notes.push(`the oldest ${formatCount(trimmed)} callbacks left the timeline to keep all sessions within reactorscope.historyMemoryMb (the figures still count them)`);
   }
   return notes.length ? notes.join('; ') : undefined;
 }

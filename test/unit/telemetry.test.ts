@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import type { ShimConnection } from '../../server/src/debugSocket';
 import { SessionStore } from '../../server/src/store/sessionStore';
 import { Telemetry } from '../../server/src/telemetry';
+import { Gauge } from '../../protocol/wire';
 import { goldenRecording, timersAfter } from './frames';
 
 const FIXTURE = join(__dirname, '../../test/fixtures/wire/session.bin');
@@ -77,6 +78,24 @@ test('historyMemoryMb is one budget for the server: ended sessions give up their
     assert.ok((first?.droppedEvents ?? 0) >= (second?.droppedEvents ?? 0) && (second?.droppedEvents ?? 0) >= (third?.droppedEvents ?? 0), 'oldest first');
     assert.match(first?.note ?? '', /the oldest [\d,]+ callbacks left the timeline to keep all sessions within reactorscope\.historyMemoryMb/);
     for (const s of infos) assert.equal((s?.eventsStored ?? 0) + (s?.droppedEvents ?? 0), fed);
+  } finally {
+    await telemetry.dispose();
+  }
+});
+
+test("the app's drop count shows as a lower bound: the app cannot know what the server's kernel took and never read", async () => {
+  const [hello] = goldenRecording();
+  assert.equal(hello.type, 'hello');
+  const telemetry = new Telemetry({ slowThresholdMs: 50, historyMemoryMb: 64, socketKind: 'tcp' }, () => undefined);
+  try {
+    const { token, launchId } = await telemetry.prepareLaunch('app');
+    const connection: ShimConnection = { id: 2_000_000, hello: { ...hello, token } };
+    telemetry.onHello(connection);
+    const dropped = 5757;
+    telemetry.onFrame(connection, { type: 'gauges', t: 1, values: [[Gauge.eventsDropped, dropped]] });
+    const info = telemetry.sessionInfos().find((s) => s.id === launchId);
+    assert.equal(info?.appDroppedEvents, dropped);
+    assert.equal(info?.note, `the app dropped at least ${dropped.toLocaleString('en-US')} callbacks it measured: the telemetry server did not take them in time`);
   } finally {
     await telemetry.dispose();
   }

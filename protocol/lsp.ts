@@ -29,7 +29,7 @@ export namespace ServerInfoRequest {
 export interface ServerSettings {
   /** A handler whose max or p99 is over this is slow (diagnostics, CodeLens). */
   slowThresholdMs: number;
-  /** Memory for stored callbacks, per server, before the oldest are dropped. */
+  /** Memory for stored callbacks, one budget for all of the server's sessions, before the oldest are dropped (ended sessions' first). */
   historyMemoryMb: number;
   /** Where shims connect: loopback TCP or a Unix socket in a private folder. */
   socketKind: 'tcp' | 'unix';
@@ -67,7 +67,7 @@ export interface SessionInfo {
   /** Why the connection ended abnormally (wrong token, protocol error...), if it did. */
   problem: string | undefined;
   eventsStored: number;
-  /** Events the server dropped from its history to stay under its memory cap (the statistics keep them). */
+  /** Events the server dropped from this session's history to stay within its one memory budget (the statistics keep them). */
   droppedEvents: number;
   /** Events the app measured but could not send: no server to take them, or one too slow (its own count). */
   appDroppedEvents: number;

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { notificationText } from '../../protocol/appText';
 import type { HotspotInfo, ServerInfo, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
 import type { ServerStatus } from '../../protocol/serverStatus';
 import { listeningApps } from './attach';
@@ -51,7 +52,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
     try {
       await runner.launch(spec, outputChannelSink(appOutput, label));
     } catch (error) {
-      void vscode.window.showErrorMessage(`Reactor Scope: could not run ${label}: ${error instanceof Error ? error.message : String(error)}`);
+      void vscode.window.showErrorMessage(notificationText(`Reactor Scope: could not run ${label}: ${error instanceof Error ? error.message : String(error)}`));
     }
   };
 
@@ -107,7 +108,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
     try {
       return await server.openRecording(picked.fsPath);
     } catch (error) {
-      void vscode.window.showErrorMessage(`Reactor Scope: could not open ${picked.fsPath}: ${error instanceof Error ? error.message : String(error)}`);
+      void vscode.window.showErrorMessage(notificationText(`Reactor Scope: could not open ${picked.fsPath}: ${error instanceof Error ? error.message : String(error)}`));
       return undefined;
     }
   });

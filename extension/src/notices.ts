@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { notificationText } from '../../protocol/appText';
 import type { TelemetryModel } from './model';
 
 /**
@@ -14,7 +15,8 @@ export function registerNotices(context: vscode.ExtensionContext, model: Telemet
         const key = `${session.id}:${session.note?.replace(/[\d,]+/g, '#')}`;
         if (!session.note || told.has(key)) continue;
         told.add(key);
-        void vscode.window.showWarningMessage(`Reactor Scope: ${session.label} (pid ${session.pid ?? '?'}): ${session.note}.`);
+        // The label may be the app's own (an attached app's argv[0]): no link in it may become one.
+        void vscode.window.showWarningMessage(notificationText(`Reactor Scope: ${session.label} (pid ${session.pid ?? '?'}): ${session.note}.`));
       }
     }),
   );

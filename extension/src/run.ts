@@ -8,6 +8,7 @@ import { describeExit } from './exitStatus';
 import { resolveInterpreter } from './interpreter';
 import { preflight } from './preflight';
 import { readSettings } from './settings';
+import { notificationText } from '../../protocol/appText';
 import type { LaunchTicket } from '../../protocol/lsp';
 import type { TelemetryServer } from './telemetryServer';
 
@@ -209,9 +210,9 @@ export function outputChannelSink(output: vscode.OutputChannel, label: string): 
     exited: (code, problem) => {
       if (problem) {
         output.appendLine(problem);
-        void vscode.window.showErrorMessage(`Reactor Scope: ${problem}`);
+        void vscode.window.showErrorMessage(notificationText(`Reactor Scope: ${problem}`));
       } else if (code !== 0 && code !== null) {
-        void vscode.window.showWarningMessage(`Reactor Scope: ${label} ${describeExit(code)}; what it measured is kept. See the "Reactor Scope: App" output.`);
+        void vscode.window.showWarningMessage(notificationText(`Reactor Scope: ${label} ${describeExit(code)}; what it measured is kept. See the "Reactor Scope: App" output.`));
       }
     },
   };

@@ -1,6 +1,7 @@
 """The sender thread: every flush interval it drains the recorder, encodes frames (docs/protocol.md) and
 writes them to each peer: the connection (connect or attach mode) and the recording. What no live
-connection takes is dropped and counted; the recording never drops.
+connection takes is dropped and counted, and so is what a connection given up had not delivered (as far as
+that can be known: inflight.py); the recording never drops.
 """
 from __future__ import annotations
 
@@ -108,6 +109,7 @@ class Sender:
             rec.events_dropped += n
 
         body: List[bytes] = []
+        events_len = 0  # the EVENTS frame's bytes, first in the body
         if n:
             kinds = array("B", events[0::EVENT_FIELDS])
             # Keys are code objects (interned here, off the reactor thread) or site ids already.
@@ -116,24 +118,34 @@ class Sender:
             starts = array("q", events[2::EVENT_FIELDS])
             durations = array("q", events[3::EVENT_FIELDS])
             body.append(wire.encode_events(starts, durations, site_ids, kinds))
+            events_len = len(body[0])
             if self.model is not None:
                 self.model.add_events(site_ids, kinds, starts, durations)
         if samples:
             body.extend(self._stall_frames(samples))
         body.extend(self._loop_frame(now, lag_times, lags))
-        if now - self._last_gauges >= self.gauge_interval_ns or goodbye is not None:
+        gauges = now - self._last_gauges >= self.gauge_interval_ns or goodbye is not None
+        if gauges:
             self._last_gauges = now
-            body.append(wire.encode_gauges(now, read_gauges(self.reactor(), rec)))
-        if goodbye is not None:
-            body.append(wire.encode_goodbye(*goodbye))
-        payload = b"".join(body)
+        tail = [wire.encode_goodbye(*goodbye)] if goodbye is not None else []
 
-        if peer is not None and not self._send(peer, payload):
-            rec.events_dropped += n
+        def payload() -> bytes:
+            """The frames, with the gauges as they are now."""
+            frames = body + [wire.encode_gauges(now, read_gauges(self.reactor(), rec))] if gauges else body
+            return b"".join(frames + tail)
+
+        sent = payload()
+        dropped = rec.events_dropped
+        if peer is not None:
+            self._send(peer, sent, n, events_len)
+        if self.connection is not None:
+            rec.events_dropped += self.connection.take_lost()
         if self.recording is not None:
-            self._send(self.recording, payload)
+            # The recording's count has what this send lost at once (the connection's has it next time): the
+            # last flush of a run is counted too.
+            self._send(self.recording, payload() if gauges and rec.events_dropped != dropped else sent)
 
-    def _send(self, peer: Peer, payload: bytes) -> bool:
+    def _send(self, peer: Peer, payload: bytes, events: int = 0, events_len: int = 0) -> bool:
         """Greets a new peer (preamble, HELLO), sends the sites and meta it lacks, then the payload."""
         head: List[bytes] = []
         if not peer.greeted:
@@ -143,7 +155,8 @@ class Sender:
             head.append(wire.encode_sites(rows))
         if self.meta and peer.meta_version != self._meta_version:
             head.append(wire.encode_meta(self.meta))
-        ok = peer.send(b"".join(head) + payload)
+        greeting = b"".join(head)
+        ok = peer.send(greeting + payload, events, len(greeting) + events_len)
         if ok:
             peer.greeted = True
             peer.sites_sent += len(rows)

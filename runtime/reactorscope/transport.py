@@ -2,7 +2,8 @@
 
 Every peer proves the per-session token. Sockets are loopback TCP or Unix sockets only. Sends have a short
 timeout: a slow or vanished peer costs the sender thread at most that, never the reactor, and its data is
-dropped and counted. Nothing received is executed: the only frame read is ATTACH, compared to the token; in
+dropped and counted: what was never written, and what the server's side had not received when the connection
+was given up (inflight.py says what can be known of that). Nothing received is executed: the only frame read is ATTACH, compared to the token; in
 connect mode the server sends nothing, and the socket is read only to see it close (bytes are discarded).
 
 The telemetry server closes a connection whose HELLO has a token it does not know, at once (server/src/
@@ -18,6 +19,7 @@ import json
 import os
 import socket
 import stat
+import struct
 import tempfile
 import threading
 import time
@@ -25,6 +27,7 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from reactorscope import wire
 from reactorscope.console import warn
+from reactorscope.inflight import InFlight, send_queue_reader
 
 SEND_TIMEOUT_S = 2.0
 CONNECT_TIMEOUT_S = 1.0
@@ -73,7 +76,7 @@ def format_address(family: int, address: Any) -> str:
 
 
 class Peer:
-    """One stream: a socket or a file. Knows how many sites it has been sent."""
+    """One stream: a socket or a file. Knows how many sites it has been sent, and (a socket) the callbacks it lost."""
 
     def __init__(
         self,
@@ -81,12 +84,18 @@ class Peer:
         close: Callable[[], None],
         name: str,
         ended_by_other_side: Optional[Callable[[], bool]] = None,
+        in_flight: Optional[InFlight] = None,
+        abort: Optional[Callable[[], None]] = None,
     ) -> None:
         self._write = write
         self._close = close
         self._ended_by_other_side = ended_by_other_side
+        self._in_flight = in_flight
+        self._abort = abort or close
         self.name = name
         self.alive = True
+        # Callbacks in EVENTS frames this connection lost: not written whole, or not received when given up.
+        self.lost = 0
         # The other side closed or reset the connection (as opposed to our closing it, or a send timing out).
         self.hung_up = False
         self.opened_at = 0.0  # when the connection was made (Connector's clock)
@@ -95,26 +104,53 @@ class Peer:
         self.sites_sent = 0
         self.meta_version = -1
 
-    def send(self, data: bytes) -> bool:
+    def send(self, data: bytes, events: int = 0, events_end: int = 0) -> bool:
+        """Writes ``data``, which holds an EVENTS frame of ``events`` callbacks ending ``events_end`` bytes into
+        it (if ``events``); a failure gives the connection up."""
         if not self.alive:
             return False
+        start = self._in_flight.written if self._in_flight is not None else 0
         try:
             self._write(data)
-            return True
+            sent = True
         except (OSError, ValueError) as error:
             if isinstance(error, ConnectionError):  # EPIPE, ECONNRESET: the other side closed first
                 self.hung_up = True
-            self.close()
-            return False
+            sent = False
+        if self._in_flight is not None:
+            self.lost += self._in_flight.took(start, events, events_end)
+        if not sent:
+            self.give_up()
+        return sent
 
     def check(self) -> bool:
-        """Whether the peer is still alive, closing it first if the other side has closed its end."""
+        """Whether the peer is still alive, giving it up first if the other side has closed its end."""
         if self.alive and self._ended_by_other_side is not None and self._ended_by_other_side():
             self.hung_up = True
-            self.close()
+            self.give_up()
         return self.alive
 
+    def give_up(self) -> None:
+        """Ends a connection the shim no longer waits for (a send failed, the server hung up): the callbacks the
+        server's side has not received are counted in ``lost`` and, where that is known, discarded by a reset,
+        never delivered late."""
+        if not self.alive:
+            return
+        if self._in_flight is not None:
+            self.lost += self._in_flight.undelivered()
+        self.alive = False
+        try:
+            self._abort()
+        except OSError:
+            pass
+
+    def take_lost(self) -> int:
+        """The callbacks lost since the last call."""
+        lost, self.lost = self.lost, 0
+        return lost
+
     def close(self) -> None:
+        """Ends the stream in order: what the kernel took is still delivered (the end of a run)."""
         if self.alive:
             self.alive = False
             try:
@@ -125,6 +161,21 @@ class Peer:
 
 def socket_peer(sock: socket.socket, name: str) -> Peer:
     sock.settimeout(SEND_TIMEOUT_S)
+    in_flight = InFlight(send_queue_reader(sock))
+
+    def write(data: bytes) -> None:
+        # sendall() with one timeout for the whole write, counting what the kernel takes as it goes: sendall
+        # cannot say how much it wrote before failing, and the frames it cut are lost.
+        view = memoryview(data)
+        deadline = time.monotonic() + SEND_TIMEOUT_S
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("timed out")
+            sock.settimeout(left)
+            count = sock.send(view)
+            in_flight.written += count
+            view = view[count:]
 
     def close() -> None:
         try:
@@ -132,6 +183,15 @@ def socket_peer(sock: socket.socket, name: str) -> Peer:
         except OSError:
             pass
         sock.close()
+
+    def abort() -> None:
+        # Where the unacknowledged bytes were counted as lost, a reset discards them (SO_LINGER 0): they must not
+        # reach the server later. Elsewhere they may still be delivered, and are not counted.
+        if in_flight.knows_send_queue:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        else:
+            close()
 
     def ended_by_other_side() -> bool:
         # A look without waiting: EOF or a reset means the other side closed its end. Connect mode's server
@@ -147,7 +207,7 @@ def socket_peer(sock: socket.socket, name: str) -> Peer:
         except (OSError, ValueError):  # BlockingIOError: nothing to read, the connection is open
             return False
 
-    return Peer(sock.sendall, close, name, ended_by_other_side)
+    return Peer(write, close, name, ended_by_other_side, in_flight, abort)
 
 
 def record_peer(path: str, limit_bytes: Optional[int] = None) -> Peer:
@@ -172,7 +232,23 @@ def record_peer(path: str, limit_bytes: Optional[int] = None) -> Peer:
     return Peer(write, handle.close, f"recording {path}")
 
 
-class Connector:
+class PeerHolder:
+    """What Connector and Listener share: the peer of the moment, and the callbacks lost with the earlier ones."""
+
+    def __init__(self) -> None:
+        self.peer: Optional[Peer] = None
+        self._lost_events = 0  # lost with peers let go, not yet taken
+
+    def _let_go(self, peer: Peer) -> None:
+        self._lost_events += peer.take_lost()
+
+    def take_lost(self) -> int:
+        """Callbacks lost with the connections since the last call (Peer.lost), for the drop count."""
+        lost, self._lost_events = self._lost_events, 0
+        return lost + (self.peer.take_lost() if self.peer is not None else 0)
+
+
+class Connector(PeerHolder):
     """Connect mode: keeps one connection to the telemetry server, reconnecting with backoff.
 
     The backoff (FIRST_BACKOFF_S doubling to MAX_BACKOFF_S) grows with every failed connect and every
@@ -180,12 +256,12 @@ class Connector:
     """
 
     def __init__(self, address: str, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
         self.family, self.address = parse_address(address)
         self.text = address
         self._clock = clock
         self._backoff = FIRST_BACKOFF_S
         self._next_try = 0.0
-        self.peer: Optional[Peer] = None
         self.refusals = 0  # connections the server closed right after our HELLO
 
     def current(self) -> Optional[Peer]:
@@ -195,6 +271,7 @@ class Connector:
             if peer.check():
                 return peer
             self.peer = None
+            self._let_go(peer)
             self._lost(peer)
         now = self._clock()
         if now < self._next_try:
@@ -236,10 +313,11 @@ class Connector:
             self.peer.close()
 
 
-class Listener:
+class Listener(PeerHolder):
     """Attach mode: listens on loopback or a private Unix socket; a peer must send ATTACH with the token first."""
 
     def __init__(self, address: str, token: str) -> None:
+        super().__init__()
         family, addr = parse_address(address)
         self.token = token
         self._sock = socket.socket(family, socket.SOCK_STREAM)
@@ -261,7 +339,6 @@ class Listener:
         self.address = format_address(family, self._sock.getsockname())
         self._lock = threading.Lock()
         self._new_peer: Optional[Peer] = None
-        self.peer: Optional[Peer] = None
         self._closed = False
         self._thread = threading.Thread(target=self._accept_loop, name="reactorscope-listener", daemon=True)
         self._thread.start()
@@ -304,6 +381,7 @@ class Listener:
             if self._new_peer is not None:
                 if self.peer is not None:
                     self.peer.close()
+                    self._let_go(self.peer)
                 self.peer, self._new_peer = self._new_peer, None
         if self.peer is not None and self.peer.alive:
             return self.peer

@@ -98,16 +98,22 @@ def test_a_wrong_token_is_said_once_and_the_app_is_unaffected(tmp_path):
     assert lags and max(lags) < 1.0e9, f"max loop lag {max(lags) / 1e6:.0f} ms"
 
 
-def test_a_server_that_goes_away_mid_stream_is_retried_quietly(server):
+def test_a_server_that_goes_away_mid_stream_is_retried_quietly(server, tmp_path):
     server.token = TOKEN
     server.hang_up_after_s = 1.2  # accepts, reads frames for a while, then closes (a restart, say)
-    result = run_shim(["--connect", server.address, TICKING, "2.5"], env=token_env())
+    record = tmp_path / "rec.bin"
+    result = run_shim(["--connect", server.address, "--record", str(record), TICKING, "2.5"], env=token_env())
     assert result.returncode == 0 and result.stdout.startswith("ticks ")
     assert server.wait_for(lambda: len(server.connections) >= 2 and server.connections[-1][-1:] and server.connections[-1][-1].type == wire.GOODBYE)
     assert result.stderr == "", "no word about the token"
     assert server.refused == 0 and len(server.connections) == 2
     assert Recording(server.connections[0]).events_at("tick_handler", wire.KIND_TIMER)
     assert Recording(server.connections[1]).events_at("tick_handler", wire.KIND_TIMER)
+    # What the server received is never counted as dropped: the count is a lower bound of what it missed.
+    received = sum(len(Recording(frames).events) for frames in server.connections)
+    rec = Recording.read(record)
+    dropped = dict(rec.gauges[-1]["values"])[wire.GAUGE_EVENTS_DROPPED]
+    assert dropped <= len(rec.events) - received, f"{dropped:.0f} counted, {len(rec.events) - received} missed"
 
 
 def test_the_connector_backs_off_on_refusals_and_not_after_an_accepted_connection(server, monkeypatch):
@@ -181,6 +187,29 @@ def test_a_stuck_peer_never_blocks_the_reactor(tmp_path):
     lags = [lag for loop in rec.loops for lag in loop["lags"]]
     # The sender waits up to 2 s on a stuck socket; had the reactor waited with it, lag would show it.
     assert lags and max(lags) < 1.0e9, f"max loop lag {max(lags) / 1e6:.0f} ms"
+
+
+def test_what_a_stuck_server_never_received_is_in_the_drop_count(tmp_path):
+    """A server that accepts and never reads: the app gives up each connection after a send times out, and
+    reconnects. Every callback that did not reach the server's sockets is in the drop count (gauge 14, as the
+    recording has it at the end), which is a lower bound: it cannot know whether the server would ever have read
+    the rest (the UI says "at least")."""
+    stuck = FakeServer(reading=False)
+    record = tmp_path / "rec.bin"
+    try:
+        result = run_shim(["--connect", stuck.address, "--record", str(record), TICKING, "3", "storm"],
+                          env=token_env(), timeout=90)
+        assert result.returncode == 0, result.stderr
+        received = stuck.unread_events()
+    finally:
+        stuck.close()
+    rec = Recording.read(record)
+    measured = len(rec.events)  # the recording never drops
+    never_received = measured - received
+    dropped = dict(rec.gauges[-1]["values"])[wire.GAUGE_EVENTS_DROPPED]
+    print(f"measured {measured}, reached the server {received}, counted as dropped {dropped:.0f}")
+    assert len(stuck.connections) >= 2 and never_received > 0, "the server's buffers filled, and the app gave up"
+    assert dropped >= never_received, f"{dropped:.0f} counted, {never_received} of {measured} never reached the server"
 
 
 def test_a_bad_address_is_refused_before_the_app_runs():

@@ -1,7 +1,8 @@
 /**
  * What any LSP editor gets from the telemetry: diagnostics on slow handlers and on the lines where they
  * blocked, CodeLens over each measured handler, and a hover with the breakdown. All derived from the
- * hotspots, newest session first: a handler measured in several sessions shows its latest figures.
+ * hotspots, newest session first: a handler measured in several sessions shows its latest figures. The app's
+ * names go into the hover's Markdown through protocol/appText.ts.
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -12,6 +13,7 @@ import {
   MarkupKind,
   type Range,
 } from 'vscode-languageserver/node';
+import { markdownText } from '../../protocol/appText';
 import { formatMs } from '../../protocol/format';
 import { type HotspotInfo, ShowInTimelineCommand } from '../../protocol/lsp';
 
@@ -95,7 +97,7 @@ export function hover(uri: string, line: number, hotspots: HotspotInfo[]): Hover
   const h = inDocument(uri, hotspots).find((candidate) => candidate.line - 1 === line);
   if (!h) return undefined;
   const rows = [
-    `**${h.name}** on the reactor${h.slow ? ' (slow)' : ''}`,
+    `**${markdownText(h.name)}** on the reactor${h.slow ? ' (slow)' : ''}`,
     '',
     '| calls | p50 | p95 | p99 | max | total |',
     '|---:|---:|---:|---:|---:|---:|',
@@ -103,7 +105,7 @@ export function hover(uri: string, line: number, hotspots: HotspotInfo[]): Hover
   ];
   if (h.blockingLines.length) {
     rows.push('', 'Blocked at:');
-    for (const b of h.blockingLines.slice(0, 5)) rows.push(`- line ${b.line} (${b.name}): about ${formatMs(b.heldMs)}`);
+    for (const b of h.blockingLines.slice(0, 5)) rows.push(`- line ${b.line} (${markdownText(b.name)}): about ${formatMs(b.heldMs)}`);
   }
   return { contents: { kind: MarkupKind.Markdown, value: rows.join('\n') } };
 }

@@ -7,16 +7,19 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { droppedAtLeast, formatCount } from '../../protocol/format';
 import { descriptionOf } from '../../protocol/userCode';
 import type { AdoptedLaunch, CallbackSource, HotspotInfo, LaunchTicket, ServerSettings, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
 import { jsonify } from '../../protocol/timeline';
 import { type Frame, Gauge, ProtocolError, StreamDecoder } from '../../protocol/wire';
 import { attachToShim, DebugSocket, type DebugSocketHandler, sameToken, type ShimConnection, type SocketKind } from './debugSocket';
+import { HistoryBudget } from './store/historyBudget';
 import { SessionStore } from './store/sessionStore';
 
 // With the shim's 50 ms flush, a slow callback reaches the editor within about 200 ms.
 const CHANGE_INTERVAL_MS = 150;
 const NS_PER_MS = 1e6;
+const BYTES_PER_MB = 1024 * 1024;
 
 interface Session {
   id: number;
@@ -48,15 +51,20 @@ export class Telemetry implements DebugSocketHandler {
   private readonly sockets = new Map<string, Promise<DebugSocket>>();
   private nextSessionId = 1;
   private changeTimer: NodeJS.Timeout | undefined;
+  /** historyMemoryMb, once for the server: every session's store shares it (store/historyBudget.ts). */
+  private readonly budget: HistoryBudget;
 
   constructor(
     private settings: ServerSettings,
     /** Called (throttled) when sessions or their data changed. */
     private readonly onChange: (sessions: number) => void,
-  ) {}
+  ) {
+    this.budget = new HistoryBudget(settings.historyMemoryMb * BYTES_PER_MB);
+  }
 
   updateSettings(settings: ServerSettings): void {
     this.settings = settings;
+    this.budget.setCap(settings.historyMemoryMb * BYTES_PER_MB);
     this.changed();
   }
 
@@ -162,6 +170,7 @@ export class Telemetry implements DebugSocketHandler {
     for (const [id, session] of this.sessions) {
       if (session.state === 'ended') {
         this.sessions.delete(id);
+        session.store.dispose();
         cleared++;
       }
     }
@@ -171,13 +180,13 @@ export class Telemetry implements DebugSocketHandler {
 
   private newSession(label: string, token = randomBytes(24).toString('base64url')): Session {
     const id = this.nextSessionId++;
-    const memoryCapBytes = this.settings.historyMemoryMb * 1024 * 1024;
     const session: Session = {
       id,
       label,
       token,
       state: 'waiting',
-      store: new SessionStore({ memoryCapBytes }),
+      // An ended session's history goes first when the server's budget is full.
+      store: new SessionStore({ budget: this.budget, ended: () => session.state === 'ended' }),
       appDropped: 0,
     };
     this.sessions.set(id, session);
@@ -351,15 +360,20 @@ export class Telemetry implements DebugSocketHandler {
 
 /** What a session's user should know about its data, in one line; undefined when all is well. */
 function noteOf(session: Session): string | undefined {
-  const count = (n: number): string => n.toLocaleString('en-US');
+  if (session.adopted && session.state === 'waiting') {
+    return 'the telemetry server restarted: waiting for the app to reconnect';
+  }
+  const notes: string[] = [];
   if (session.adopted) {
-    if (session.state === 'waiting') return 'the telemetry server restarted: waiting for the app to reconnect';
     const missed = Math.max(0, session.appDropped - session.adopted.droppedBefore);
     const history = session.adopted.restored ? 'the history before it was read back from the run\'s recording' : 'the history before it is in the run\'s recording';
-    return `reconnected after the telemetry server restarted (${history}); ${count(missed)} callbacks measured in between were dropped`;
+    notes.push(`reconnected after the telemetry server restarted (${history}); ${droppedAtLeast(missed)} measured in between were dropped`);
+  } else if (session.appDropped > 0) {
+    notes.push(`the app dropped ${droppedAtLeast(session.appDropped)} it measured: the telemetry server did not take them in time`);
   }
-  if (session.appDropped > 0) {
-    return `the app dropped ${count(session.appDropped)} callbacks it measured: the telemetry server did not take them in time`;
+  const trimmed = session.store.droppedEvents;
+  if (trimmed > 0) {
+    notes.push(`the oldest ${formatCount(trimmed)} callbacks left the timeline to keep all sessions within reactorscope.historyMemoryMb (the figures still count them)`);
   }
-  return undefined;
+  return notes.length ? notes.join('; ') : undefined;
 }

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { HotspotInfo } from '../../protocol/lsp';
 import { codeLenses, diagnosticsByUri, hover, lensTitle } from '../../server/src/features';
+import { HOSTILE_NAMES, renderMarkdown, tagsOf, visibleText } from './markdown';
 
 const file = '/srv/app/handlers.py';
 const uri = pathToFileURL(file).href;
@@ -50,9 +51,24 @@ test('the newest session wins for the same handler', () => {
 
 test('hover shows the breakdown on the handler line only', () => {
   const text = (hover(uri, 9, [hotspot({})])?.contents as { value: string }).value;
-  assert.match(text, /\*\*render_GET\*\* on the reactor \(slow\)/);
+  const html = renderMarkdown(text);
+  assert.match(html, /<strong>render_GET<\/strong> on the reactor \(slow\)/);
   assert.match(text, /\| 142 \| 0.30 ms \| 40.0 ms \| 87.0 ms \| 210 ms \| 900 ms \|/);
-  assert.match(text, /line 14 \(render_GET\): about 150 ms/);
+  assert.match(visibleText(html), /line 14 \(render_GET\): about 150 ms/);
   assert.equal(hover(uri, 10, [hotspot({})]), undefined);
   assert.equal(hover('untitled:x', 9, [hotspot({})]), undefined);
+});
+
+test('names the app chose show in the hover as they are: no link, command link, image, HTML or emphasis', () => {
+  for (const name of HOSTILE_NAMES) {
+    const h = hotspot({ name, blockingLines: [{ file, line: 14, name, samples: 30, heldMs: 150 }] });
+    const markdown = (hover(uri, 9, [h])?.contents as { value: string }).value;
+    const html = renderMarkdown(markdown);
+    const tags = [...tagsOf(html)].filter((tag) => !['p', 'strong', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'ul', 'li'].includes(tag));
+    assert.deepEqual(tags, [], `${JSON.stringify(name)} made ${html}`);
+    const shown = name.replace(/\n/g, ' ');
+    const text = visibleText(html);
+    assert.ok(text.includes(`${shown} on the reactor`), `${JSON.stringify(name)} shows as ${JSON.stringify(text)}`);
+    assert.ok(text.includes(`line 14 (${shown}): about 150 ms`), `${JSON.stringify(name)} shows as ${JSON.stringify(text)}`);
+  }
 });

@@ -3,7 +3,7 @@
  * session, zoom), a line saying what is shown, and the longest callbacks in view as buttons (the keyboard's
  * and screen readers' way to a callback). Elements carry `data-testid`s that the host tests read.
  */
-import { formatMs } from '../../protocol/format';
+import { droppedAtLeast, formatCount, formatMs } from '../../protocol/format';
 import type { SessionInfo } from '../../protocol/lsp';
 import { describeServerStatus, type ServerStatus } from '../../protocol/serverStatus';
 import type { Highlight } from '../../protocol/webview';
@@ -84,8 +84,8 @@ export class PanelView {
         this.actions.chooseSessions(ids);
       });
       const dropped = [
-        s.droppedEvents ? ` · ${s.droppedEvents} oldest callbacks dropped from history` : '',
-        s.appDroppedEvents ? ` · ${s.appDroppedEvents} callbacks dropped by the app` : '',
+        s.droppedEvents ? ` · ${formatCount(s.droppedEvents)} oldest callbacks dropped from history` : '',
+        s.appDroppedEvents ? ` · ${droppedAtLeast(s.appDroppedEvents)} dropped by the app` : '',
       ].join('');
       label.append(box, ` ${s.label} (${sessionName(s, s.id)}, ${s.state}${dropped})`);
       return label;

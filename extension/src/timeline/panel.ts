@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { notificationText } from '../../../protocol/appText';
 import { ShowInTimelineCommand, type HotspotInfo } from '../../../protocol/lsp';
 import type { ExtensionToWebview, Highlight, WebviewToExtension } from '../../../protocol/webview';
 import { Commands, registerCommand } from '../commands';
@@ -79,7 +80,8 @@ class TimelinePanel implements vscode.Disposable {
           const column = this.panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
           await openAt(target.file, target.line, column);
         } catch (error) {
-          void vscode.window.showErrorMessage(`Reactor Scope: could not open ${target.file}: ${error instanceof Error ? error.message : String(error)}`);
+          const why = error instanceof Error ? error.message : String(error);
+          void vscode.window.showErrorMessage(notificationText(`Reactor Scope: could not open ${target.file}: ${why}`));
         }
         break;
       }

@@ -3,7 +3,8 @@
  * and loop series, and a bounded history of every callback, answered in ranges reduced to what a screen shows.
  *
  * The history is what grows: 21 bytes an event in chunks of typed columns, the oldest chunk dropped whenever
- * the estimated memory passes the cap. Each chunk keeps a summary per block of 256 events and per span of 4096
+ * the estimated memory passes the budget, one budget shared by every session of the server (historyBudget.ts).
+ * Each chunk keeps a summary per block of 256 events and per span of 4096
  * (time bounds, and per kind the count, busy time and longest callback), so a range query skips them or takes
  * them whole, and reads single events only in blocks cut by the edges of the range or of its bins. Events
  * arrive in the order callbacks ended (a nested callback before the one around it), not sorted by start, and
@@ -15,17 +16,27 @@
 import type { CallbackBins, CallbackEvents, Envelope, LaneBins, LoopWindows, RangeData } from '../../../protocol/timeline';
 import { UserCode } from '../../../protocol/userCode';
 import { EventKind, type Frame, type Metadata, type Site, type StallSample } from '../../../protocol/wire';
+import { type BudgetMember, HistoryBudget } from './historyBudget';
 import { Histogram } from './histogram';
 
 
-export interface SessionStoreOptions {
-  /** Bound on estimateMemoryBytes(): the oldest events are dropped to stay under it (the newest chunk stays). */
-  memoryCapBytes: number;
+export type SessionStoreOptions = {
   /** Wall clock in ms, for when frames arrived; Date.now unless a test gives its own. */
   now?: () => number;
   /** Events per history chunk, the unit of eviction; a multiple of 4096. Default 65536 (1.6 MB). */
   chunkEvents?: number;
-}
+} & (
+  | {
+      /** A bound on this store's estimateMemoryBytes() alone: its oldest events go to stay under it (the newest chunk stays). */
+      memoryCapBytes: number;
+    }
+  | {
+      /** The server's one budget, shared with its other sessions' stores (historyBudget.ts). */
+      budget: HistoryBudget;
+      /** Whether this store's session has ended: its history then goes before a live session's. */
+      ended?: () => boolean;
+    }
+);
 
 /** Count, total and percentiles of a site's callbacks, in ns; percentiles within 1/32 (see histogram.ts). */
 export interface CallStats {
@@ -167,7 +178,11 @@ class EventChunk {
   maxStart = -Infinity;
   maxEnd = -Infinity;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    /** HistoryBudget.nextAge() when it was made: the budget drops the smallest first, across sessions. */
+    readonly age: number,
+  ) {
     this.start = new Float64Array(capacity);
     this.duration = new Float64Array(capacity);
     this.site = new Uint32Array(capacity);
@@ -750,8 +765,8 @@ class StallRecord {
   }
 }
 
-export class SessionStore {
-  private readonly memoryCapBytes: number;
+export class SessionStore implements BudgetMember {
+  private readonly budget: HistoryBudget;
   private readonly now: () => number;
   private readonly chunkEvents: number;
 
@@ -788,12 +803,23 @@ export class SessionStore {
   private readonly windows = new SeriesRing(5, SERIES_POINTS);
 
   constructor(options: SessionStoreOptions) {
-    this.memoryCapBytes = options.memoryCapBytes;
     this.now = options.now ?? Date.now;
     this.chunkEvents = options.chunkEvents ?? DEFAULT_CHUNK_EVENTS;
     if (!(this.chunkEvents > 0 && this.chunkEvents % SPAN_EVENTS === 0)) {
       throw new RangeError(`chunkEvents must be a positive multiple of ${SPAN_EVENTS}, not ${this.chunkEvents}`);
     }
+    if ('budget' in options) {
+      this.budget = options.budget;
+      this.budget.join(this, options.ended);
+    } else {
+      this.budget = new HistoryBudget(options.memoryCapBytes);
+      this.budget.join(this);
+    }
+  }
+
+  /** The session is forgotten (Clear): what this store holds no longer counts against a shared budget. */
+  dispose(): void {
+    this.budget.leave(this);
   }
 
   ingest(frame: Frame): void {
@@ -836,7 +862,7 @@ export class SessionStore {
       case 'attach':
         break; // the server sends ATTACH; a shim never does
     }
-    this.dropOldestOverCap();
+    this.budget.settle(this);
   }
 
   /** Events in the history now. */
@@ -879,7 +905,7 @@ export class SessionStore {
     return this.stored;
   }
 
-  /** Events dropped from the history to stay under the memory cap; the statistics still count them. */
+  /** Events dropped from the history to stay within the memory budget; the statistics still count them. */
   get droppedEvents(): number {
     return this.dropped;
   }
@@ -926,9 +952,9 @@ export class SessionStore {
     for (let from = 0; from < n; ) {
       let chunk = this.chunks[this.chunks.length - 1];
       if (chunk === undefined || chunk.full) {
-        chunk = new EventChunk(this.chunkEvents);
+        chunk = new EventChunk(this.chunkEvents, this.budget.nextAge());
         this.chunks.push(chunk);
-        this.dropOldestOverCap();
+        this.budget.settle(this);
       }
       const count = Math.min(n - from, chunk.capacity - chunk.length);
       chunk.append(frame, from, count);
@@ -937,13 +963,17 @@ export class SessionStore {
     }
   }
 
-  private dropOldestOverCap(): void {
-    while (this.chunks.length > 1 && this.estimateMemoryBytes() > this.memoryCapBytes) {
-      const oldest = this.chunks.shift();
-      if (oldest === undefined) break;
-      this.stored -= oldest.length;
-      this.dropped += oldest.length;
-    }
+  // -- BudgetMember (historyBudget.ts) --
+
+  oldestChunkAge(keepNewest: boolean): number | undefined {
+    return this.chunks.length > (keepNewest ? 1 : 0) ? this.chunks[0].age : undefined;
+  }
+
+  dropOldestChunk(): void {
+    const oldest = this.chunks.shift();
+    if (oldest === undefined) return;
+    this.stored -= oldest.length;
+    this.dropped += oldest.length;
   }
 
   private ingestStall(frame: Extract<Frame, { type: 'stall' }>): void {

@@ -108,7 +108,7 @@ describe('faults', () => {
     process.kill(serverPid, 'SIGCONT');
     const session = await waitFor('the session to count what the app dropped', async () =>
       (await api.sessions()).find((s) => s.pid === run.process.pid && s.appDroppedEvents > 0), 30_000);
-    assert.match(session.note ?? '', /^the app dropped [\d,]+ callbacks it measured: the telemetry server did not take them in time$/);
+    assert.match(session.note ?? '', /^the app dropped at least [\d,]+ callbacks? it measured: the telemetry server did not take them in time$/);
     await vscode.commands.executeCommand('workbench.view.extension.reactorscope');
     await waitFor('the tree to say so', async () => ((await sidebarTree()).some((row) => row.text.startsWith('ticking_app.py') && row.text.includes('the app dropped')) ? true : undefined));
     console.log(`    slow consumer: the app dropped ${session.appDroppedEvents} callbacks while the server was frozen for 6 s`);
@@ -190,7 +190,7 @@ describe('the telemetry server dies mid-run', () => {
     assert.notEqual(newServer, deadServer);
     const after = await waitFor('the app to reconnect to the new server', async () =>
       (await api.sessions()).find((s) => s.pid === run.process.pid && s.state === 'live' && s.eventsStored > 0), 30_000);
-    assert.match(after.note ?? '', /^reconnected after the telemetry server restarted \(the history before it was read back from the run's recording\); [\d,]+ callbacks measured in between were dropped$/);
+    assert.match(after.note ?? '', /^reconnected after the telemetry server restarted \(the history before it was read back from the run's recording\); at least [\d,]+ callbacks? measured in between were dropped$/);
     assert.ok(after.eventsStored > before.eventsStored, `the history is back: ${after.eventsStored} callbacks now, ${before.eventsStored} before the kill`);
     const restored = (await api.sessions()).find((s) => s.label === 'stall_once.py');
     assert.equal(restored?.state, 'ended', 'the ended run is back, read from its recording');

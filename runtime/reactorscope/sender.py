@@ -115,7 +115,7 @@ class Sender:
             site_ids = array("I", [k if k.__class__ is int else known(k) or intern(k) for k in events[1::EVENT_FIELDS]])  # type: ignore[arg-type]
             starts = array("q", events[2::EVENT_FIELDS])
             durations = array("q", events[3::EVENT_FIELDS])
-            body.append(wire.encode_events(starts, durations, site_ids, kinds))
+            body.extend(wire.encode_events_frames(starts, durations, site_ids, kinds))
             if self.model is not None:
                 self.model.add_events(site_ids, kinds, starts, durations)
         if samples:

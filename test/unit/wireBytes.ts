@@ -71,3 +71,29 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** A HELLO frame with `token` (pid 1, origin 0, empty metadata). */
+export function helloFrame(token: string): Uint8Array {
+  const encode = (text: string): Uint8Array => {
+    const bytes = new TextEncoder().encode(text);
+    const out = new Uint8Array(4 + bytes.byteLength);
+    new DataView(out.buffer).setUint32(0, bytes.byteLength, true);
+    out.set(bytes, 4);
+    return out;
+  };
+  const fixed = new Uint8Array(12);
+  new DataView(fixed.buffer).setUint32(0, 1, true);
+  return frameBytes(FrameType.hello, concatBytes(encode(token), fixed, encode('{}')));
+}
+
+/** Where each frame of a whole stream lies, and its type, read from the headers alone. */
+export function frameSpans(stream: Uint8Array): { start: number; end: number; type: number }[] {
+  const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
+  const spans = [];
+  for (let at = PREAMBLE_SIZE; at < stream.byteLength; ) {
+    const end = at + HEADER_SIZE + view.getUint32(at, true);
+    spans.push({ start: at, end, type: view.getUint8(at + 4) });
+    at = end;
+  }
+  return spans;
+}

@@ -13,6 +13,7 @@ backoff. One that ends later is a server gone away (restarted, say): retried at 
 from __future__ import annotations
 
 import hmac
+import io
 import ipaddress
 import json
 import os
@@ -153,7 +154,7 @@ def socket_peer(sock: socket.socket, name: str) -> Peer:
 def record_peer(path: str, limit_bytes: Optional[int] = None) -> Peer:
     """A recording: flushed on every write, so a killed process leaves a file readable to its last flush.
     With a limit, the first flush that would pass it ends the recording (whole frames only), said once."""
-    handle = open(path, "wb", buffering=0)  # one write() per flush: no frame is left half in a buffer
+    handle = open_private(path)
     written = 0
 
     def write(data: bytes) -> None:
@@ -170,6 +171,42 @@ def record_peer(path: str, limit_bytes: Optional[int] = None) -> Peer:
             view = view[count:]
 
     return Peer(write, handle.close, f"recording {path}")
+
+
+def open_private(path: str) -> io.FileIO:
+    """Opens a recording for writing, readable by this user only: created 0600 (the mode given to O_CREAT, so it
+    is never readable by others, not even for a moment), in folders created 0700 where they are missing. A file
+    that was already there is truncated and, when it is this user's, made 0600 too; another user's is refused.
+    Unbuffered: one write() per flush, so no frame is left half in a buffer."""
+    make_private_folders(os.path.dirname(os.path.abspath(path)))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        info = os.fstat(fd)
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            raise PermissionError(f"{path} belongs to another user: not recording into it")
+        if info.st_mode & 0o077 and hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)  # an older file of ours that others could read (the fd's, not the path's)
+        os.ftruncate(fd, 0)  # only now: another user's file is left as it was
+        return os.fdopen(fd, "wb", buffering=0)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def make_private_folders(folder: str) -> None:
+    """Creates `folder` and any missing parent, each 0700 (os.makedirs gives its mode to the last one only)."""
+    missing = []
+    while folder and not os.path.isdir(folder):
+        missing.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
 
 
 class Connector:

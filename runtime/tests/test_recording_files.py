@@ -1,5 +1,7 @@
-"""Recording files: EVENTS frames small enough for the server to decode in pieces. The Python decoder says where
-a stream broke, as protocol/wire.ts does."""
+"""Recording files: private to their user, and EVENTS frames small enough for the server to decode in pieces.
+The Python decoder says where a stream broke, as protocol/wire.ts does."""
+import os
+import stat
 import struct
 from array import array
 
@@ -12,7 +14,7 @@ from reactorscope.sender import Sender
 from reactorscope.sites import SiteTable
 from reactorscope.transport import record_peer
 
-from helpers import Recording
+from helpers import APPS, Recording, run_shim
 
 MIB = 1024 * 1024
 
@@ -24,6 +26,49 @@ def frame_headers(data: bytes):
         length, frame_type = struct.unpack_from("<IB", data, at)
         yield frame_type, length
         at += 8 + length
+
+
+def record_a_real_run(record):
+    """Runs blocking_app.py under the shim with --record, umask 022 as most users have it."""
+    result = run_shim(["--record", str(record), str(APPS / "blocking_app.py")], cwd=APPS,
+                      preexec_fn=lambda: os.umask(0o022))
+    assert result.returncode == 0, result.stderr
+    assert Recording.read(record).events_at("sleepy_handler")
+
+
+def test_a_real_run_creates_its_recording_0600(tmp_path):
+    record = tmp_path / "app.rsrec"
+    record_a_real_run(record)
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+
+
+def test_folders_a_real_run_creates_for_its_recording_are_0700(tmp_path):
+    record = tmp_path / "runs" / "today" / "app.rsrec"
+    record_a_real_run(record)
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "runs" / "today").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "runs").stat().st_mode) == 0o700
+
+
+def test_an_older_recording_of_ours_that_others_could_read_is_made_private(tmp_path):
+    record = tmp_path / "old.rsrec"
+    record.write_bytes(b"an older run")
+    record.chmod(0o644)
+    peer = record_peer(str(record))
+    peer.send(wire.PREAMBLE)
+    peer.close()
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    assert record.read_bytes() == wire.PREAMBLE
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_another_users_file_is_neither_recorded_into_nor_truncated(tmp_path):
+    record = tmp_path / "theirs.rsrec"
+    record.write_bytes(b"their data")
+    os.chown(record, 65534, 65534)
+    with pytest.raises(PermissionError, match="another user"):
+        record_peer(str(record))
+    assert record.read_bytes() == b"their data"
 
 
 def test_a_big_flush_goes_out_in_events_frames_well_under_a_mebibyte(tmp_path):

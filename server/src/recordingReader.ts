@@ -71,7 +71,7 @@ export async function readRecordingFile(path: string, onFrame: (frame: Frame) =>
         frames,
         problem:
           `the recording is damaged at byte ${count(at.offset)}, in frame ${count(at.frame + 1)} (${error.message}); ` +
-          `the ${plural(frames, 'whole frame')} before it are shown, nothing after it`,
+          `${frames === 1 ? 'the whole frame before it is' : `the ${count(frames)} whole frames before it are`} shown, nothing after it`,
       };
     }
     return { end: 'unreadable', bytes, frames, problem: `could not read the recording past byte ${count(bytes)} (${messageOf(error)}); what was read is shown` };

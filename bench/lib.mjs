@@ -11,16 +11,16 @@ export const root = join(fileURLToPath(import.meta.url), '../..');
 
 /**
  * Bundles `exports` (`{ Name: 'path/from/root' }`) for Node with esbuild and loads the result.
- * REACTORSCOPE_VERSION is defined, as the build defines it.
+ * REACTORSCOPE_VERSION is defined, as the build defines it. `from` is the folder the paths start from.
  */
-export async function loadBundled(exports) {
+export async function loadBundled(exports, from = root) {
   const outdir = mkdtempSync(join(tmpdir(), 'reactorscope-bench-'));
   try {
     const outfile = join(outdir, 'bundle.js');
     await esbuild.build({
       stdin: {
         contents: Object.entries(exports).map(([name, path]) => `export { ${name} } from './${path}';`).join('\n'),
-        resolveDir: root,
+        resolveDir: from,
         loader: 'ts',
       },
       bundle: true,

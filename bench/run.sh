@@ -18,6 +18,9 @@ echo
 echo "== Telemetry server store: decode, ingest, range queries, memory (bench/server-store.mjs)"
 node bench/server-store.mjs
 echo
+echo "== Telemetry server decoder: before and after issue 11, EVENTS frames before and after their cap (bench/decoder.mjs)"
+node bench/decoder.mjs
+echo
 echo "== Timeline panel following a live session of 50k callbacks/s, 10 minutes (bench/timeline.mjs)"
 npm run --silent build >/dev/null
 node bench/timeline.mjs

@@ -24,6 +24,9 @@ export const FrameType = {
   attach: 0x09,
 } as const;
 
+/** The frame types this version decodes; a payload of any other type is skipped (docs/protocol.md, Stream). */
+const KNOWN_TYPES: ReadonlySet<number> = new Set(Object.values(FrameType));
+
 /** The EVENTS frame's kind column. 1-4 ran from the reactor loop; 5-7 ran nested inside one of those. */
 export const EventKind = {
   timer: 1,
@@ -271,55 +274,197 @@ export function decodePayload(frameType: number, payload: Uint8Array): Frame | u
   return frame;
 }
 
-/** Incremental decoder for one stream: feed chunks as they arrive, get whole frames back. */
+/** Where in a stream a rule was broken: the byte offset of the frame (its header), and how many frames came before. */
+export interface StreamPosition {
+  /** Byte offset from the start of the stream (0: the preamble). */
+  offset: number;
+  /** Whole frames before it (skipped unknown types included); -1 for the preamble. */
+  frame: number;
+}
+
+/**
+ * A ProtocolError from `StreamDecoder.feed`: where the stream broke the rule, and the whole frames that the same
+ * chunk held before that point (a reader of a damaged recording keeps them; docs/protocol.md, "Damaged streams").
+ */
+export class StreamError extends ProtocolError {
+  constructor(
+    message: string,
+    readonly at: StreamPosition,
+    readonly framesBefore: Frame[],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Incremental decoder for one stream: feed chunks as they arrive, get whole frames back. Linear in the bytes fed:
+ * chunks wait in a list with a running length, and a frame's bytes are joined once, when the frame is whole (each
+ * byte is copied at most twice: into the list when a chunk's tail must wait, and into the joined frame). A frame
+ * held within one chunk is decoded where it lies. What waits is always a copy, so the caller may reuse its chunk.
+ */
 export class StreamDecoder {
-  private pending: Uint8Array = new Uint8Array(0);
+  /**
+   * The largest payload accepted, checked as soon as a frame's header arrives (before its payload is read).
+   * Settable: a connection may allow less until it has authenticated.
+   */
+  maxPayloadBytes = MAX_PAYLOAD;
+  /** Bytes fed and not yet consumed: `waiting[first]` onwards, of which `head` bytes are consumed already. */
+  private waiting: Uint8Array[] = [];
+  private first = 0;
+  private head = 0;
+  private waitingBytes = 0;
   private preambleSeen = false;
+  /** The header of the frame whose payload is awaited (`skipped`: bytes of an unknown type's payload dropped). */
+  private header: { length: number; type: number; skipped: number } | undefined;
+  /** Stream offset of the first waiting byte, and of the awaited frame's header. */
+  private consumed = 0;
+  private frameStart = 0;
+  /** Whole frames read so far. */
+  private frameCount = 0;
+  /** The rule the stream broke: every later feed says it again. */
+  private failure: StreamError | undefined;
 
   feed(chunk: Uint8Array): Frame[] {
-    this.pending = this.pending.byteLength === 0 ? chunk : concat(this.pending, chunk);
+    if (this.failure) throw new StreamError(this.failure.message, this.failure.at, []);
     const frames: Frame[] = [];
-    let at = 0;
-    const buf = this.pending;
-    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (!this.preambleSeen) {
-      const magicBytes = Math.min(buf.byteLength, MAGIC.length);
-      for (let i = 0; i < magicBytes; i++) {
-        if (buf[i] !== MAGIC.charCodeAt(i)) throw new ProtocolError('stream does not start with the RSCOPE magic');
-      }
-      if (buf.byteLength < PREAMBLE_SIZE) return frames;
-      const version = view.getUint16(MAGIC.length, true);
-      if (version !== VERSION) {
-        throw new ProtocolError(`unsupported protocol version ${version} (this reader speaks ${VERSION})`);
-      }
-      this.preambleSeen = true;
-      at = PREAMBLE_SIZE;
+    this.waiting.push(chunk);
+    this.waitingBytes += chunk.byteLength;
+    try {
+      this.decode(frames);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      const at = this.preambleSeen ? { offset: this.frameStart, frame: this.frameCount } : { offset: 0, frame: -1 };
+      this.failure = new StreamError(error.message, at, frames);
+      throw this.failure;
+    } finally {
+      this.keepWaiting(chunk);
     }
-    while (buf.byteLength - at >= HEADER_SIZE) {
-      const length = view.getUint32(at, true);
-      if (length > MAX_PAYLOAD) throw new ProtocolError(`frame of ${length} bytes is over the ${MAX_PAYLOAD}-byte limit`);
-      const end = at + HEADER_SIZE + length;
-      if (end > buf.byteLength) break;
-      const frame = decodePayload(view.getUint8(at + 4), buf.subarray(at + HEADER_SIZE, end));
-      if (frame) frames.push(frame);
-      at = end;
-    }
-    // Keep only the unfinished tail, copied so the caller's chunk can be reused.
-    this.pending = buf.slice(at);
     return frames;
   }
 
   /** Bytes of an unfinished frame: non-zero at the end of a stream means it was cut short. */
   get pendingBytes(): number {
-    return this.pending.byteLength;
+    return this.waitingBytes + (this.header ? HEADER_SIZE + this.header.skipped : 0);
   }
-}
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
+  /** Where the next frame starts (or the unfinished one started): the stream offset a cut stream ends in. */
+  get position(): StreamPosition {
+    return this.preambleSeen ? { offset: this.header ? this.frameStart : this.consumed, frame: this.frameCount } : { offset: 0, frame: -1 };
+  }
+
+  private decode(frames: Frame[]): void {
+    if (!this.preambleSeen) {
+      this.checkMagic();
+      if (this.waitingBytes < PREAMBLE_SIZE) return;
+      const preamble = this.take(PREAMBLE_SIZE);
+      const version = new DataView(preamble.buffer, preamble.byteOffset, PREAMBLE_SIZE).getUint16(MAGIC.length, true);
+      if (version !== VERSION) {
+        throw new ProtocolError(`unsupported protocol version ${version} (this reader speaks ${VERSION})`);
+      }
+      this.preambleSeen = true;
+    }
+    for (;;) {
+      if (!this.header) {
+        if (this.waitingBytes < HEADER_SIZE) return;
+        this.frameStart = this.consumed;
+        const bytes = this.take(HEADER_SIZE);
+        const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
+        const length = view.getUint32(0, true);
+        const type = view.getUint8(4);
+        this.header = { length, type, skipped: 0 };
+        if (type === 0) throw new ProtocolError('frame type 0 is never sent (a run of zero bytes where a frame should start)');
+        if (length > this.maxPayloadBytes) {
+          throw new ProtocolError(`frame of ${length} bytes is over the ${this.maxPayloadBytes}-byte limit`);
+        }
+      }
+      const header = this.header;
+      let frame: Frame | undefined;
+      if (KNOWN_TYPES.has(header.type)) {
+        if (this.waitingBytes < header.length) return;
+        frame = decodePayload(header.type, this.take(header.length));
+      } else {
+        // A type this version does not know: its payload is dropped as it comes, never joined or kept.
+        const count = Math.min(header.length - header.skipped, this.waitingBytes);
+        this.discard(count);
+        header.skipped += count;
+        if (header.skipped < header.length) return;
+      }
+      this.header = undefined;
+      this.frameCount++;
+      if (frame) frames.push(frame);
+    }
+  }
+
+  /** Throws as soon as the bytes so far cannot be the magic. */
+  private checkMagic(): void {
+    let i = 0;
+    for (let c = this.first; c < this.waiting.length && i < MAGIC.length; c++) {
+      const part = this.waiting[c];
+      for (let p = c === this.first ? this.head : 0; p < part.byteLength && i < MAGIC.length; p++, i++) {
+        if (part[p] !== MAGIC.charCodeAt(i)) throw new ProtocolError('stream does not start with the RSCOPE magic');
+      }
+    }
+  }
+
+  /** The next `size` waiting bytes (there are that many): a view when one chunk holds them, else joined once. */
+  private take(size: number): Uint8Array {
+    this.waitingBytes -= size;
+    this.consumed += size;
+    const part = this.waiting[this.first];
+    if (!part || part.byteLength - this.head >= size) {
+      const out = part ? part.subarray(this.head, this.head + size) : new Uint8Array(0);
+      this.advance(size);
+      return out;
+    }
+    const out = new Uint8Array(size);
+    for (let filled = 0; filled < size; ) {
+      const from = this.waiting[this.first];
+      const count = Math.min(size - filled, from.byteLength - this.head);
+      out.set(from.subarray(this.head, this.head + count), filled);
+      filled += count;
+      this.advance(count);
+    }
+    return out;
+  }
+
+  /** Consumes the next `count` waiting bytes (there are that many) without looking at them. */
+  private discard(count: number): void {
+    this.waitingBytes -= count;
+    this.consumed += count;
+    while (count > 0) {
+      const part = this.waiting[this.first];
+      if (!part) return;
+      const n = Math.min(count, part.byteLength - this.head);
+      this.advance(n);
+      count -= n;
+    }
+  }
+
+  /** Consumes `count` bytes of the first waiting chunk (at most what it has left). */
+  private advance(count: number): void {
+    this.head += count;
+    const part = this.waiting[this.first];
+    if (part && this.head === part.byteLength) {
+      this.first++;
+      this.head = 0;
+    }
+  }
+
+  /** After a feed: drops consumed chunks, and copies what of the caller's `chunk` still waits. */
+  private keepWaiting(chunk: Uint8Array): void {
+    if (this.first > 0) {
+      this.waiting = this.waiting.slice(this.first);
+      this.first = 0;
+    }
+    const last = this.waiting.length - 1;
+    if (this.waiting[last] !== chunk) return;
+    // A copy even of a Node Buffer (whose slice() is a view).
+    const from = last === 0 ? this.head : 0;
+    const copy = new Uint8Array(chunk.byteLength - from);
+    copy.set(chunk.subarray(from));
+    this.waiting[last] = copy;
+    this.head = last === 0 ? 0 : this.head;
+  }
 }
 
 /** Preamble plus ATTACH: what the server sends first when it attaches to a listening shim. */

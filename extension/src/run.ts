@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -7,6 +6,7 @@ import { userCodeArgs } from './args';
 import { describeExit } from './exitStatus';
 import { resolveInterpreter } from './interpreter';
 import { preflight } from './preflight';
+import { newRecording, RECORDINGS_KEPT } from './recordings';
 import { readSettings } from './settings';
 import { notificationText } from '../../protocol/appText';
 import type { LaunchTicket } from '../../protocol/lsp';
@@ -48,21 +48,6 @@ export interface RunningApp {
   recording: string | undefined;
   /** Where and with what the app's shim connects; the session id changes when a restarted server takes it over. */
   ticket: LaunchTicket;
-}
-
-/** Recordings kept in the recordings folder; older ones are deleted when a new run starts. */
-const RECORDINGS_KEPT = 20;
-
-/** A new recording's path in `folder`, after deleting all but the newest RECORDINGS_KEPT - 1 there. */
-function newRecording(folder: string, label: string): string {
-  mkdirSync(folder, { recursive: true });
-  const old = readdirSync(folder)
-    .filter((name) => name.endsWith('.rsrec'))
-    .map((name) => ({ path: path.join(folder, name), mtime: statSync(path.join(folder, name)).mtimeMs }))
-    .sort((a, b) => b.mtime - a.mtime);
-  for (const { path: file } of old.slice(RECORDINGS_KEPT - 1)) rmSync(file, { force: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  return path.join(folder, `${label.replace(/[^\w.-]+/g, '_')}-${stamp}.rsrec`);
 }
 
 /**

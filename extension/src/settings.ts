@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { ServerSettings } from '../../protocol/lsp';
 import { SETTINGS_SECTION, type Settings } from './ids';
+import { recordingLimitMb } from './recordings';
 
 /** The settings as typed values; defaults live in package.json, which VS Code applies. */
 export function readSettings(scope?: vscode.Uri): Settings {
@@ -11,7 +12,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     sampleIntervalMs: config.get<number>('sampleIntervalMs', 5),
     historyMemoryMb: config.get<number>('historyMemoryMb', 256),
     socketKind: config.get<'tcp' | 'unix'>('socketKind', 'tcp'),
-    recordingLimitMb: config.get<number>('recordingLimitMb', 100),
+    recordingLimitMb: recordingLimitMb(config.get<unknown>('recordingLimitMb'), config.inspect<number>('recordingLimitMb')?.defaultValue ?? 0),
     userCode: config.get<string[]>('userCode', []).filter((spec) => typeof spec === 'string'),
   };
 }

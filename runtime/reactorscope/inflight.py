@@ -16,7 +16,7 @@ import socket
 import struct
 import sys
 from collections import deque
-from typing import Callable, Deque, Optional, Tuple
+from typing import Callable, Deque, Optional, Sequence, Tuple
 
 try:
     import fcntl
@@ -56,19 +56,20 @@ class InFlight:
         """Whether the unacknowledged bytes are known: only then are they counted, and discarded on giving up."""
         return self._unacknowledged is not None
 
-    def took(self, start: int, events: int, events_end: int) -> int:
-        """After a write that began at byte ``start`` (of the connection) and held an EVENTS frame of ``events``
-        callbacks ending ``events_end`` bytes into it: the callbacks lost now, those of a frame the kernel did
-        not take whole (the write failed in it or before it)."""
-        if not events:
-            return 0
-        end = start + events_end
-        if self.written < end:
-            return events
-        if self._unacknowledged is not None:
-            self._frames.append((end, events))
+    def took(self, start: int, frames: Sequence[Tuple[int, int]]) -> int:
+        """After a write that began at byte ``start`` (of the connection) and held EVENTS frames, each given as
+        (callbacks, byte offset of its end in the write): the callbacks lost now, those of the frames the kernel
+        did not take whole (the write failed in them or before them)."""
+        lost = 0
+        for events, events_end in frames:
+            end = start + events_end
+            if self.written < end:
+                lost += events
+            elif self._unacknowledged is not None:
+                self._frames.append((end, events))
+        if frames and self._unacknowledged is not None:
             self._forget_delivered()
-        return 0
+        return lost
 
     def undelivered(self) -> int:
         """On giving the connection up, before it is reset: the callbacks in frames the server's kernel has not

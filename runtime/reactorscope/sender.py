@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from array import array
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from reactorscope import wire
 from reactorscope.console import warn
@@ -109,7 +109,7 @@ class Sender:
             rec.events_dropped += n
 
         body: List[bytes] = []
-        events_len = 0  # the EVENTS frame's bytes, first in the body
+        events_frames: List[Tuple[int, int]] = []  # (callbacks, end offset) of the EVENTS frames, first in the body
         if n:
             kinds = array("B", events[0::EVENT_FIELDS])
             # Keys are code objects (interned here, off the reactor thread) or site ids already.
@@ -117,8 +117,11 @@ class Sender:
             site_ids = array("I", [k if k.__class__ is int else known(k) or intern(k) for k in events[1::EVENT_FIELDS]])  # type: ignore[arg-type]
             starts = array("q", events[2::EVENT_FIELDS])
             durations = array("q", events[3::EVENT_FIELDS])
-            body.append(wire.encode_events(starts, durations, site_ids, kinds))
-            events_len = len(body[0])
+            body.extend(wire.encode_events_frames(starts, durations, site_ids, kinds))
+            end = 0
+            for i, frame in enumerate(body):
+                end += len(frame)
+                events_frames.append((min(wire.EVENTS_PER_FRAME, n - i * wire.EVENTS_PER_FRAME), end))
             if self.model is not None:
                 self.model.add_events(site_ids, kinds, starts, durations)
         if samples:
@@ -137,7 +140,7 @@ class Sender:
         sent = payload()
         dropped = rec.events_dropped
         if peer is not None:
-            self._send(peer, sent, n, events_len)
+            self._send(peer, sent, events_frames)
         if self.connection is not None:
             rec.events_dropped += self.connection.take_lost()
         if self.recording is not None:
@@ -145,7 +148,7 @@ class Sender:
             # last flush of a run is counted too.
             self._send(self.recording, payload() if gauges and rec.events_dropped != dropped else sent)
 
-    def _send(self, peer: Peer, payload: bytes, events: int = 0, events_len: int = 0) -> bool:
+    def _send(self, peer: Peer, payload: bytes, events_frames: Sequence[Tuple[int, int]] = ()) -> bool:
         """Greets a new peer (preamble, HELLO), sends the sites and meta it lacks, then the payload."""
         head: List[bytes] = []
         if not peer.greeted:
@@ -156,7 +159,7 @@ class Sender:
         if self.meta and peer.meta_version != self._meta_version:
             head.append(wire.encode_meta(self.meta))
         greeting = b"".join(head)
-        ok = peer.send(greeting + payload, events, len(greeting) + events_len)
+        ok = peer.send(greeting + payload, [(events, len(greeting) + end) for events, end in events_frames])
         if ok:
             peer.greeted = True
             peer.sites_sent += len(rows)

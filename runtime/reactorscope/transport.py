@@ -14,6 +14,7 @@ backoff. One that ends later is a server gone away (restarted, say): retried at 
 from __future__ import annotations
 
 import hmac
+import io
 import ipaddress
 import json
 import os
@@ -23,7 +24,7 @@ import struct
 import tempfile
 import threading
 import time
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 from reactorscope import wire
 from reactorscope.console import warn
@@ -104,9 +105,9 @@ class Peer:
         self.sites_sent = 0
         self.meta_version = -1
 
-    def send(self, data: bytes, events: int = 0, events_end: int = 0) -> bool:
-        """Writes ``data``, which holds an EVENTS frame of ``events`` callbacks ending ``events_end`` bytes into
-        it (if ``events``); a failure gives the connection up."""
+    def send(self, data: bytes, events: Sequence[Tuple[int, int]] = ()) -> bool:
+        """Writes ``data``, which holds the EVENTS frames ``events`` (callbacks, byte offset of the frame's end in
+        ``data``); a failure gives the connection up."""
         if not self.alive:
             return False
         start = self._in_flight.written if self._in_flight is not None else 0
@@ -118,7 +119,7 @@ class Peer:
                 self.hung_up = True
             sent = False
         if self._in_flight is not None:
-            self.lost += self._in_flight.took(start, events, events_end)
+            self.lost += self._in_flight.took(start, events)
         if not sent:
             self.give_up()
         return sent
@@ -213,7 +214,7 @@ def socket_peer(sock: socket.socket, name: str) -> Peer:
 def record_peer(path: str, limit_bytes: Optional[int] = None) -> Peer:
     """A recording: flushed on every write, so a killed process leaves a file readable to its last flush.
     With a limit, the first flush that would pass it ends the recording (whole frames only), said once."""
-    handle = open(path, "wb", buffering=0)  # one write() per flush: no frame is left half in a buffer
+    handle = open_private(path)
     written = 0
 
     def write(data: bytes) -> None:
@@ -230,6 +231,42 @@ def record_peer(path: str, limit_bytes: Optional[int] = None) -> Peer:
             view = view[count:]
 
     return Peer(write, handle.close, f"recording {path}")
+
+
+def open_private(path: str) -> io.FileIO:
+    """Opens a recording for writing, readable by this user only: created 0600 (the mode given to O_CREAT, so it
+    is never readable by others, not even for a moment), in folders created 0700 where they are missing. A file
+    that was already there is truncated and, when it is this user's, made 0600 too; another user's is refused.
+    Unbuffered: one write() per flush, so no frame is left half in a buffer."""
+    make_private_folders(os.path.dirname(os.path.abspath(path)))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        info = os.fstat(fd)
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            raise PermissionError(f"{path} belongs to another user: not recording into it")
+        if info.st_mode & 0o077 and hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)  # an older file of ours that others could read (the fd's, not the path's)
+        os.ftruncate(fd, 0)  # only now: another user's file is left as it was
+        return os.fdopen(fd, "wb", buffering=0)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def make_private_folders(folder: str) -> None:
+    """Creates `folder` and any missing parent, each 0700 (os.makedirs gives its mode to the last one only)."""
+    missing = []
+    while folder and not os.path.isdir(folder):
+        missing.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
 
 
 class PeerHolder:

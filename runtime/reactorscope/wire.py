@@ -16,6 +16,9 @@ MAGIC = b"RSCOPE"
 VERSION = 1
 PREAMBLE = MAGIC + struct.pack("<H", VERSION)
 MAX_PAYLOAD = 16 * 1024 * 1024
+# The shim sends at most this many events per EVENTS frame (a 344,072-byte payload), so that the server decodes
+# a flush in pieces of well under 1 MiB; a flush with more sends several frames (docs/protocol.md, EVENTS).
+EVENTS_PER_FRAME = 16_384
 
 HELLO = 0x01
 SITES = 0x02
@@ -59,7 +62,12 @@ _LITTLE = sys.byteorder == "little"
 
 
 class ProtocolError(ValueError):
-    """The bytes break a rule of docs/protocol.md; the message says which."""
+    """The bytes break a rule of docs/protocol.md; the message says which. From ``StreamDecoder``, ``offset``
+    is where in the stream the frame that broke it starts (0: the preamble) and ``frame`` how many whole frames
+    came before it (-1: the preamble), as protocol/wire.ts's StreamError says."""
+
+    offset = 0
+    frame = -1
 
 
 # --- encoding -----------------------------------------------------------------------------------------
@@ -105,6 +113,18 @@ def encode_events(starts: array, durations: array, sites: array, kinds: array) -
         raise ProtocolError("event columns differ in length")
     payload = struct.pack("<II", n, 0) + _le(starts) + _le(durations) + _le(sites) + kinds.tobytes()
     return frame(EVENTS, payload)
+
+
+def encode_events_frames(starts: array, durations: array, sites: array, kinds: array) -> List[bytes]:
+    """The columns as EVENTS frames of at most EVENTS_PER_FRAME events each, in order."""
+    n = len(starts)
+    if n <= EVENTS_PER_FRAME:
+        return [encode_events(starts, durations, sites, kinds)]
+    return [
+        encode_events(starts[i : i + EVENTS_PER_FRAME], durations[i : i + EVENTS_PER_FRAME],
+                      sites[i : i + EVENTS_PER_FRAME], kinds[i : i + EVENTS_PER_FRAME])
+        for i in range(0, n, EVENTS_PER_FRAME)
+    ]
 
 
 def encode_stall(
@@ -275,8 +295,17 @@ class StreamDecoder:
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._preamble_seen = False
+        self._consumed = 0  # stream offset of the buffer's first byte
+        self._frames = 0  # whole frames read so far
 
     def feed(self, data: Union[bytes, bytearray, memoryview]) -> Iterator[Frame]:
+        try:
+            yield from self._feed(data)
+        except ProtocolError as error:
+            error.offset, error.frame = (self._consumed, self._frames) if self._preamble_seen else (0, -1)
+            raise
+
+    def _feed(self, data: Union[bytes, bytearray, memoryview]) -> Iterator[Frame]:
         self._buffer += data
         if not self._preamble_seen:
             if not MAGIC.startswith(bytes(self._buffer[: len(MAGIC)])):
@@ -287,17 +316,22 @@ class StreamDecoder:
             if version != VERSION:
                 raise ProtocolError(f"unsupported protocol version {version} (this reader speaks {VERSION})")
             del self._buffer[: len(PREAMBLE)]
+            self._consumed = len(PREAMBLE)
             self._preamble_seen = True
         while len(self._buffer) >= _HEADER.size:
             length, frame_type = _HEADER.unpack_from(self._buffer)
+            if frame_type == 0:
+                raise ProtocolError("frame type 0 is never sent (a run of zero bytes where a frame should start)")
             if length > MAX_PAYLOAD:
                 raise ProtocolError(f"frame of {length} bytes is over the {MAX_PAYLOAD}-byte limit")
             end = _HEADER.size + length
             if len(self._buffer) < end:
                 return
             payload = bytes(self._buffer[_HEADER.size : end])
-            del self._buffer[:end]
             body = _decode_body(frame_type, payload)
+            del self._buffer[:end]
+            self._consumed += end
+            self._frames += 1
             if body is not None:
                 yield Frame(frame_type, body)
 

@@ -26,8 +26,12 @@ def test_encoder_writes_the_golden_bytes(name, description, bin_path):
 def test_decoder_reads_the_golden_bytes(name, description, bin_path):
     data = bin_path.read_bytes()
     if "error" in description:
-        with pytest.raises(wire.ProtocolError, match=description["error"]):
-            wire.decode_stream(data)
+        frames = []
+        with pytest.raises(wire.ProtocolError, match=description["error"]) as caught:
+            frames.extend(wire.StreamDecoder().feed(data))
+        at = description["errorAt"]
+        assert (caught.value.offset, caught.value.frame) == (at["offset"], at["frame"])
+        assert decoded(frames) == expected_frames(description), "the whole frames before the damage"
     else:
         assert decoded(wire.decode_stream(data)) == expected_frames(description)
 

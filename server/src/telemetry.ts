@@ -5,14 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { droppedAtLeast, formatCount } from '../../protocol/format';
 import { descriptionOf } from '../../protocol/userCode';
 import type { AdoptedLaunch, CallbackSource, HotspotInfo, LaunchTicket, ServerSettings, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
 import { jsonify } from '../../protocol/timeline';
-import { type Frame, Gauge, ProtocolError, StreamDecoder } from '../../protocol/wire';
+import { type Frame, Gauge } from '../../protocol/wire';
 import { attachToShim, DebugSocket, type DebugSocketHandler, sameToken, type ShimConnection, type SocketKind } from './debugSocket';
+import { readRecordingFile } from './recordingReader';
 import { HistoryBudget } from './store/historyBudget';
 import { SessionStore } from './store/sessionStore';
 
@@ -39,9 +39,9 @@ interface Session {
   appDropped: number;
   /**
    * Set for a launch taken over from a previous server: the app's drop count that the view already accounts
-   * for, and whether its history before the restart was restored from its recording.
+   * for, whether its history before the restart was restored from its recording, and why not all of it was.
    */
-  adopted?: { droppedBefore: number; restored: boolean };
+  adopted?: { droppedBefore: number; restored: boolean; recordingProblem?: string };
 }
 
 export class Telemetry implements DebugSocketHandler {
@@ -86,15 +86,23 @@ export class Telemetry implements DebugSocketHandler {
   async adoptLaunches(launches: AdoptedLaunch[]): Promise<number[]> {
     // Every token and history first, then listen: an app reconnecting at once finds its token known, and
     // nothing it sends after that is already in the recording (it writes a flush there after sending it).
+    // Each recording is read on its own: one that cannot be read (damaged, too big for memory, gone) says so in
+    // its session's note, and every launch is still taken over.
     const ids: number[] = [];
     for (const { label, token, droppedBefore, recording } of launches) {
       const session = this.newSession(label, token);
-      // A live recording may end inside the flush being written: what decoded before it is history all the same,
-      // and what the cut flush held the app also dropped on the socket, so the drop count below covers it.
-      const restored = recording !== undefined && existsSync(recording);
-      if (restored) await this.readRecording(session, recording);
+      let restored = false;
+      let recordingProblem: string | undefined;
+      if (recording !== undefined && existsSync(recording)) {
+        const read = await this.readRecording(session, recording);
+        restored = read.frames > 0;
+        // A live recording may end inside the flush being written (what decoded before it is history all the
+        // same, and what the cut flush held the app also dropped on the socket, so the drop count covers it), or
+        // be empty still (an app writes from its first flush): neither is a problem for a running app.
+        if (read.end !== 'cut' && read.end !== 'empty') recordingProblem = read.problem;
+      }
       // What the recording holds is not missed: only what the app dropped after the last flush read here.
-      session.adopted = { droppedBefore: restored ? session.appDropped : droppedBefore, restored };
+      session.adopted = { droppedBefore: restored ? session.appDropped : droppedBefore, restored, recordingProblem };
       ids.push(session.id);
     }
     for (const address of new Set(launches.map((launch) => launch.address))) {
@@ -124,28 +132,29 @@ export class Telemetry implements DebugSocketHandler {
    */
   async openRecording(path: string, label = basename(path)): Promise<number> {
     const session = this.newSession(label);
-    const problems = await this.readRecording(session, path);
-    const missing = [...new Set(session.store.hotspots().map((h) => h.file))].filter((file) => file && !existsSync(file));
-    if (missing.length) problems.push(`${missing.length} source file(s) are not on this machine, e.g. ${missing[0]}`);
-    session.state = 'ended';
-    session.problem = problems.length ? problems.join('; ') : undefined;
-    this.changed();
+    const problems: string[] = [];
+    try {
+      const read = await this.readRecording(session, path);
+      if (read.problem) problems.push(read.problem);
+      const missing = [...new Set(session.store.hotspots().map((h) => h.file))].filter((file) => file && !existsSync(file));
+      if (missing.length) problems.push(`${missing.length} source file(s) are not on this machine, e.g. ${missing[0]}`);
+    } finally {
+      // Whatever happened, the session is over: never left waiting for a shim that will not come.
+      session.state = 'ended';
+      session.problem = problems.length ? problems.join('; ') : undefined;
+      this.changed();
+    }
     return session.id;
   }
 
-  /** Reads a recording into a session; says what could not be read (a damaged or unfinished file). */
-  private async readRecording(session: Session, path: string): Promise<string[]> {
-    const bytes = await readFile(path);
-    const decoder = new StreamDecoder();
-    const problems: string[] = [];
+  /** Reads a recording into a session, in chunks; says how it ended. Never throws. */
+  private async readRecording(session: Session, path: string): ReturnType<typeof readRecordingFile> {
     try {
-      for (const frame of decoder.feed(bytes)) this.ingestInto(session, frame);
-      if (decoder.pendingBytes > 0) problems.push(`the recording ends inside a frame (the last ${decoder.pendingBytes} bytes were left out)`);
+      return await readRecordingFile(path, (frame) => this.ingestInto(session, frame));
     } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      problems.push(`the recording is damaged: ${error.message}; what came before is shown`);
+      // Only a fault of ours gets here (the reader turns every file problem into its result): still one file's.
+      return { end: 'unreadable', bytes: 0, frames: 0, problem: `could not read the recording (${error instanceof Error ? error.message : String(error)})` };
     }
-    return problems;
   }
 
   /**
@@ -360,14 +369,19 @@ export class Telemetry implements DebugSocketHandler {
 
 /** What a session's user should know about its data, in one line; undefined when all is well. */
 function noteOf(session: Session): string | undefined {
-  if (session.adopted && session.state === 'waiting') {
-    return 'the telemetry server restarted: waiting for the app to reconnect';
-  }
   const notes: string[] = [];
   if (session.adopted) {
-    const missed = Math.max(0, session.appDropped - session.adopted.droppedBefore);
-    const history = session.adopted.restored ? 'the history before it was read back from the run\'s recording' : 'the history before it is in the run\'s recording';
-    notes.push(`reconnected after the telemetry server restarted (${history}); ${droppedAtLeast(missed)} measured in between were dropped`);
+    const { restored, droppedBefore, recordingProblem } = session.adopted;
+    // Why the history before the restart is not all here, and what the user can do about it.
+    const recording = recordingProblem ? `; the run's recording could not be read back whole: ${recordingProblem}` : '';
+    if (session.state === 'waiting') return `the telemetry server restarted: waiting for the app to reconnect${recording}`;
+    const missed = Math.max(0, session.appDropped - droppedBefore);
+    const history = restored
+      ? 'the history before it was read back from the run\'s recording'
+      : recordingProblem
+        ? 'the history before it is missing'
+        : 'the history before it is in the run\'s recording';
+    notes.push(`reconnected after the telemetry server restarted (${history}); ${droppedAtLeast(missed)} measured in between were dropped${recording}`);
   } else if (session.appDropped > 0) {
     notes.push(`the app dropped ${droppedAtLeast(session.appDropped)} it measured: the telemetry server did not take them in time`);
   }

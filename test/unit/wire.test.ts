@@ -3,12 +3,14 @@ import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { encodeAttach, type Frame, ProtocolError, StreamDecoder } from '../../protocol/wire';
+import { encodeAttach, type Frame, ProtocolError, StreamDecoder, type StreamError } from '../../protocol/wire';
 
 const dir = join(__dirname, '../../test/fixtures/wire');
 interface Fixture {
   frames: { type: string; body: Record<string, unknown> }[];
   error?: string;
+  /** Where the stream broke: the StreamError's `at`. */
+  errorAt?: { offset: number; frame: number };
 }
 const fixtures = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
@@ -39,11 +41,20 @@ test('there are golden fixtures to read', () => {
 
 for (const { name, description, bytes } of fixtures) {
   test(`decodes the golden fixture ${name}`, () => {
+    const expected = description.frames.filter((f) => f.type !== 'raw');
     if (description.error) {
-      assert.throws(() => decodeAll(bytes), (e: unknown) => e instanceof ProtocolError && e.message.includes(description.error ?? ''));
+      let error: unknown;
+      try {
+        decodeAll(bytes);
+      } catch (e) {
+        error = e;
+      }
+      assert.ok(error instanceof ProtocolError && error.message.includes(description.error), String(error));
+      const { at, framesBefore } = error as StreamError;
+      assert.deepEqual(at, description.errorAt);
+      assert.deepEqual(framesBefore.map(plain), expected, 'the whole frames before the damage');
       return;
     }
-    const expected = description.frames.filter((f) => f.type !== 'raw');
     const { frames, pending } = decodeAll(bytes);
     assert.equal(pending, 0);
     assert.deepEqual(frames.map(plain), expected);

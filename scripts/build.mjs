@@ -32,7 +32,7 @@ const builds = [
   { ...common, platform: 'browser', format: 'iife', entryPoints: { main: 'webview/src/main.ts' }, outdir: 'dist/webview' },
   {
     ...node,
-    entryPoints: [...testEntries('test/unit'), ...testEntries('test/integration')],
+    entryPoints: [...testEntries('test/unit'), ...testEntries('test/integration'), ...testEntries('test/fuzz')],
     outbase: 'test',
     outdir: 'dist-test',
     // mocha is loaded from node_modules at run time: bundling it breaks its own dynamic requires.

@@ -2,6 +2,8 @@
 // `N passed, N failed` summing them all; exits non-zero on any failure.
 //   checks        eslint, tsc --noEmit, the esbuild bundle (one check each)
 //   unit          TypeScript unit tests on node:test
+//   fuzz          a million frames of random, mutated, cut and oversized input through the server's socket
+//                 and its recording reader (test/fuzz/campaign.ts): no crash, no hang, bounded memory
 //   python        pytest on the newest Twisted (.venv) and on Debian's Twisted 22.4 (/usr/bin/python3)
 //   trial         Twisted's own trial modules bare and under the shim, on both (scripts/trial-compare.py):
 //                 one pass per test with the same outcome, one failure per test whose outcome differs
@@ -15,6 +17,13 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '..');
 const resultsDir = join(root, 'dist-test', 'results');
 const groups = process.argv.slice(2);
+const GROUPS = ['checks', 'unit', 'fuzz', 'python', 'trial', 'integration', 'demo'];
+const unknown = groups.filter((group) => !GROUPS.includes(group));
+if (unknown.length) {
+  console.error(`unknown test group ${unknown.join(', ')}: the groups are ${GROUPS.join(', ')}`);
+  console.log('\n0 passed, 1 failed');
+  process.exit(2);
+}
 const wanted = (group) => groups.length === 0 || groups.includes(group);
 
 const results = [];
@@ -97,6 +106,12 @@ if (built && wanted('unit')) {
     ['--enable-source-maps', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
       '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
     () => tapCounts(tap));
+}
+
+if (built && wanted('fuzz')) {
+  const json = join(resultsDir, 'fuzz.json');
+  suite('fuzz campaign (a million frames)', process.execPath,
+    ['--enable-source-maps', 'dist-test/fuzz/campaign.js', '--frames', '1000000', '--json', json], () => jsonCounts(json));
 }
 
 if (wanted('python')) {

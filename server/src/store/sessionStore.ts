@@ -802,7 +802,7 @@ export class SessionStore {
     this.lastFrameAt = now;
     switch (frame.type) {
       case 'hello':
-        // Again after a reconnect, for the same process: what is stored goes on. The token is not kept.
+        // Again after a reconnect, for the same process: what is stored goes on.
         this.pid = frame.pid;
         this.originWallNs = frame.originWallNs;
         this.metadata = { ...this.metadata, ...frame.metadata };
@@ -833,8 +833,11 @@ export class SessionStore {
       case 'goodbye':
         this.goodbye = { exitCode: frame.exitCode, reason: frame.reason };
         break;
-      case 'attach':
-        break; // the server sends ATTACH; a shim never does
+      case 'challenge':
+      case 'serverProof':
+      case 'shimProof':
+      case 'welcome':
+        break; // the handshake's: debugSocket.ts takes them, and a recording has none
     }
     this.dropOldestOverCap();
   }

@@ -108,6 +108,12 @@ class Listener:
                 sock, _ = self._sock.accept()
             except (BlockingIOError, InterruptedError):
                 return
+            except (ConnectionAbortedError, ConnectionResetError):
+                continue  # gone before it was accepted: the next one
+            except OSError:
+                if not self._closed:
+                    time.sleep(_POLL_S / 10)  # out of descriptors, say: pending ones will time out and free some
+                return
             if len(self._pending) >= MAX_PENDING:
                 self._drop(min(self._pending.values(), key=lambda p: p.deadline))
             sock.setblocking(False)

@@ -75,7 +75,7 @@ const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 const { frames, span } = makeFrames();
 const store = new SessionStore({ memoryCapBytes: 1024 * 1024 * 1024 });
-store.ingest({ type: 'hello', token: '', pid: 1, originWallNs: 0, metadata: {} });
+store.ingest({ type: 'hello', pid: 1, originWallNs: 0, metadata: {} });
 store.ingest({
   type: 'sites',
   sites: Array.from({ length: SITES }, (_, i) => ({ id: i + 1, line: 10 * i, file: `/srv/app/module${i % 20}.py`, name: `handler_${i}` })),

@@ -26,7 +26,7 @@ const mainJs = await browserBundle('webview/src/main.ts');
 // -- the synthetic session: the real Telemetry, fed frames as the debug socket would ----------------------
 const telemetry = new Telemetry({ slowThresholdMs: 50, historyMemoryMb: 256, socketKind: 'tcp' }, () => undefined);
 const ticket = await telemetry.prepareLaunch('synthetic.py');
-const connection = { id: 1, hello: { type: 'hello', token: ticket.token, pid: 4242, originWallNs: Date.now() * 1e6, metadata: {} } };
+const connection = { id: 1, token: ticket.token, hello: { type: 'hello', pid: 4242, originWallNs: Date.now() * 1e6, metadata: {} } };
 telemetry.onHello(connection);
 telemetry.onFrame(connection, {
   type: 'sites',

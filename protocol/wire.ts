@@ -1,16 +1,24 @@
 /**
- * The wire format between the shim and the telemetry server, version 1: docs/protocol.md.
+ * The wire format between the shim and the telemetry server, version 2: docs/protocol.md.
  *
  * Twin of runtime/reactorscope/wire.py; the golden fixtures in test/fixtures/wire/ hold the two in step.
+ * The handshake's frames are here; what they prove, and in which order, is protocol/handshake.ts's.
  * The decoder turns EVENTS columns into typed arrays without an object per event. 64-bit integers become
  * numbers: exact up to 2^53 ns (104 days) from the session origin, which bounds a session's length.
  */
 
 export const MAGIC = 'RSCOPE';
-export const VERSION = 1;
+export const VERSION = 2;
 export const PREAMBLE_SIZE = 8;
 export const HEADER_SIZE = 8;
 export const MAX_PAYLOAD = 16 * 1024 * 1024;
+/** Until the peer has proved the token, a frame may carry at most this much (docs/protocol.md, Handshake). */
+export const PREAUTH_MAX_PAYLOAD = 4096;
+export const NONCE_BYTES = 32;
+/** HMAC-SHA256. */
+export const PROOF_BYTES = 32;
+/** In one SERVER_PROOF: the server proves at most this many tokens. */
+export const MAX_PROOFS = 64;
 
 export const FrameType = {
   hello: 0x01,
@@ -21,7 +29,11 @@ export const FrameType = {
   loop: 0x06,
   meta: 0x07,
   goodbye: 0x08,
-  attach: 0x09,
+  // 0x09 was version 1's ATTACH, which carried the token in clear; it is not used again.
+  challenge: 0x0a,
+  serverProof: 0x0b,
+  shimProof: 0x0c,
+  welcome: 0x0d,
 } as const;
 
 /** The frame types this version decodes; a payload of any other type is skipped (docs/protocol.md, Stream). */
@@ -72,7 +84,7 @@ export interface StallSample {
 }
 
 export type Frame =
-  | { type: 'hello'; token: string; pid: number; originWallNs: number; metadata: Metadata }
+  | { type: 'hello'; pid: number; originWallNs: number; metadata: Metadata }
   | { type: 'sites'; sites: Site[] }
   | { type: 'events'; start: Float64Array; duration: Float64Array; site: Uint32Array; kind: Uint8Array }
   | { type: 'stall'; callbackStart: number; site: number; kind: number; samples: StallSample[] }
@@ -89,7 +101,11 @@ export type Frame =
     }
   | { type: 'meta'; metadata: Metadata }
   | { type: 'goodbye'; exitCode: number; reason: string }
-  | { type: 'attach'; token: string };
+  /** Nonces and proofs as lowercase hex. */
+  | { type: 'challenge'; nonce: string }
+  | { type: 'serverProof'; nonce: string; proofs: string[] }
+  | { type: 'shimProof'; proof: string }
+  | { type: 'welcome' };
 
 /** The bytes break a rule of docs/protocol.md; the message says which. */
 export class ProtocolError extends Error {
@@ -132,6 +148,12 @@ class Reader {
   }
   u32(): number {
     return this.view.getUint32(this.need(4), true);
+  }
+  hex(size: number): string {
+    const at = this.need(size);
+    let out = '';
+    for (let i = at; i < at + size; i++) out += (this.bytes[i] ?? 0).toString(16).padStart(2, '0');
+    return out;
   }
   i32(): number {
     return this.view.getInt32(this.need(4), true);
@@ -196,7 +218,7 @@ export function decodePayload(frameType: number, payload: Uint8Array): Frame | u
   switch (frameType) {
     case FrameType.hello: {
       r = new Reader(payload, 'HELLO');
-      frame = { type: 'hello', token: r.string(), pid: r.u32(), originWallNs: r.i64(), metadata: r.jsonObject() };
+      frame = { type: 'hello', pid: r.u32(), originWallNs: r.i64(), metadata: r.jsonObject() };
       break;
     }
     case FrameType.sites: {
@@ -263,9 +285,27 @@ export function decodePayload(frameType: number, payload: Uint8Array): Frame | u
       r = new Reader(payload, 'GOODBYE');
       frame = { type: 'goodbye', exitCode: r.i32(), reason: r.string() };
       break;
-    case FrameType.attach:
-      r = new Reader(payload, 'ATTACH');
-      frame = { type: 'attach', token: r.string() };
+    case FrameType.challenge:
+      r = new Reader(payload, 'CHALLENGE');
+      frame = { type: 'challenge', nonce: r.hex(NONCE_BYTES) };
+      break;
+    case FrameType.serverProof: {
+      r = new Reader(payload, 'SERVER_PROOF');
+      const nonce = r.hex(NONCE_BYTES);
+      const count = r.u32();
+      if (count > MAX_PROOFS) throw new ProtocolError(`SERVER_PROOF frame has ${count} proofs, over the ${MAX_PROOFS} allowed`);
+      const proofs: string[] = [];
+      for (let i = 0; i < count; i++) proofs.push(r.hex(PROOF_BYTES));
+      frame = { type: 'serverProof', nonce, proofs };
+      break;
+    }
+    case FrameType.shimProof:
+      r = new Reader(payload, 'SHIM_PROOF');
+      frame = { type: 'shimProof', proof: r.hex(PROOF_BYTES) };
+      break;
+    case FrameType.welcome:
+      r = new Reader(payload, 'WELCOME');
+      frame = { type: 'welcome' };
       break;
     default:
       return undefined;
@@ -359,7 +399,9 @@ export class StreamDecoder {
       const preamble = this.take(PREAMBLE_SIZE);
       const version = new DataView(preamble.buffer, preamble.byteOffset, PREAMBLE_SIZE).getUint16(MAGIC.length, true);
       if (version !== VERSION) {
-        throw new ProtocolError(`unsupported protocol version ${version} (this reader speaks ${VERSION})`);
+        throw new ProtocolError(
+          `unsupported protocol version ${version} (this reader speaks ${VERSION}; the shim and the extension must come from the same Reactor Scope release)`,
+        );
       }
       this.preambleSeen = true;
     }
@@ -467,16 +509,51 @@ export class StreamDecoder {
   }
 }
 
-/** Preamble plus ATTACH: what the server sends first when it attaches to a listening shim. */
-export function encodeAttach(token: string): Uint8Array {
-  const tokenBytes = new TextEncoder().encode(token);
-  const out = new Uint8Array(PREAMBLE_SIZE + HEADER_SIZE + 4 + tokenBytes.byteLength);
-  const view = new DataView(out.buffer);
+/** The preamble both sides send first. */
+export function encodePreamble(): Uint8Array {
+  const out = new Uint8Array(PREAMBLE_SIZE);
   for (let i = 0; i < MAGIC.length; i++) out[i] = MAGIC.charCodeAt(i);
-  view.setUint16(MAGIC.length, VERSION, true);
-  view.setUint32(PREAMBLE_SIZE, 4 + tokenBytes.byteLength, true);
-  view.setUint8(PREAMBLE_SIZE + 4, FrameType.attach);
-  view.setUint32(PREAMBLE_SIZE + HEADER_SIZE, tokenBytes.byteLength, true);
-  out.set(tokenBytes, PREAMBLE_SIZE + HEADER_SIZE + 4);
+  new DataView(out.buffer).setUint16(MAGIC.length, VERSION, true);
   return out;
+}
+
+/** One frame: header and payload. */
+export function encodeFrame(frameType: number, payload: Uint8Array): Uint8Array {
+  if (payload.byteLength > MAX_PAYLOAD) throw new ProtocolError(`payload of ${payload.byteLength} bytes is over the ${MAX_PAYLOAD}-byte limit`);
+  const out = new Uint8Array(HEADER_SIZE + payload.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, payload.byteLength, true);
+  view.setUint8(4, frameType);
+  out.set(payload, HEADER_SIZE);
+  return out;
+}
+
+function fixed(value: Uint8Array, size: number, what: string): Uint8Array {
+  if (value.byteLength !== size) throw new ProtocolError(`${what} must be ${size} bytes, got ${value.byteLength}`);
+  return value;
+}
+
+/** The shim's nonce (the handshake's first frame). The server sends none; the tests' peers do. */
+export function encodeChallenge(nonce: Uint8Array): Uint8Array {
+  return encodeFrame(FrameType.challenge, fixed(nonce, NONCE_BYTES, 'a nonce'));
+}
+
+/** The server's nonce and its proof of each token it accepts. */
+export function encodeServerProof(nonce: Uint8Array, proofs: readonly Uint8Array[]): Uint8Array {
+  if (proofs.length > MAX_PROOFS) throw new ProtocolError(`${proofs.length} proofs is over the ${MAX_PROOFS} a SERVER_PROOF may carry`);
+  const payload = new Uint8Array(NONCE_BYTES + 4 + PROOF_BYTES * proofs.length);
+  payload.set(fixed(nonce, NONCE_BYTES, 'a nonce'), 0);
+  new DataView(payload.buffer).setUint32(NONCE_BYTES, proofs.length, true);
+  proofs.forEach((proof, i) => payload.set(fixed(proof, PROOF_BYTES, 'a proof'), NONCE_BYTES + 4 + PROOF_BYTES * i));
+  return encodeFrame(FrameType.serverProof, payload);
+}
+
+/** The shim's proof. The server sends none; the tests' peers do. */
+export function encodeShimProof(proof: Uint8Array): Uint8Array {
+  return encodeFrame(FrameType.shimProof, fixed(proof, PROOF_BYTES, 'a proof'));
+}
+
+/** The server took the shim's proof: HELLO may follow. */
+export function encodeWelcome(): Uint8Array {
+  return encodeFrame(FrameType.welcome, new Uint8Array(0));
 }

@@ -149,10 +149,11 @@ class Sender:
             self._send(self.recording, payload() if gauges and rec.events_dropped != dropped else sent)
 
     def _send(self, peer: Peer, payload: bytes, events_frames: Sequence[Tuple[int, int]] = ()) -> bool:
-        """Greets a new peer (preamble, HELLO), sends the sites and meta it lacks, then the payload."""
+        """Greets a new peer (HELLO, after the preamble unless its handshake sent it), sends the sites and meta it
+        lacks, then the payload (``events_frames``: its EVENTS frames, as Peer.send takes them)."""
         head: List[bytes] = []
         if not peer.greeted:
-            head.append(wire.PREAMBLE + self.hello())
+            head.append(peer.preamble + self.hello())
         rows = self.sites.rows_since(peer.sites_sent)
         if rows:
             head.append(wire.encode_sites(rows))

@@ -25,7 +25,8 @@ from reactorscope.model import Model
 from reactorscope.sender import Sender
 from reactorscope.sites import SiteTable
 from reactorscope.task_hooks import TaskHooks
-from reactorscope.transport import Connector, Listener, Peer, announce, record_peer
+from reactorscope.listener import Listener
+from reactorscope.transport import Connector, Peer, announce, discovery_dir, record_peer
 from reactorscope.watchdog import Watchdog
 from reactorscope.web_hooks import WebHooks
 
@@ -51,7 +52,7 @@ class Session:
         self.web_hooks = WebHooks(self.rec, self.sites, self.user_code, app_code)
         # The hotspots model the report and --fail-over read: the server's, fed the same frames (model.py).
         self.model = Model(self.user_code) if settings.needs_summary else None
-        self.connection: Any = Connector(settings.connect) if settings.connect else None
+        self.connection: Any = Connector(settings.connect, settings.token) if settings.connect else None
         limit = None if settings.record_limit_mb is None else int(settings.record_limit_mb * 1e6)
         self.recording: Optional[Peer] = record_peer(settings.record, limit) if settings.record else None
         self.sender = Sender(
@@ -90,7 +91,8 @@ class Session:
             "session": self.settings.session,
             "userCode": self.user_code.describe(),
         }
-        return wire.encode_hello(self.settings.token, os.getpid(), self.rec.origin_wall_ns, metadata)
+        # No token: the handshake (handshake.py) proved it without sending it, and a recording keeps no secret.
+        return wire.encode_hello(os.getpid(), self.rec.origin_wall_ns, metadata)
 
     # -- the reactor ---------------------------------------------------------------------------------
 
@@ -157,7 +159,7 @@ class Session:
                     "session": self.settings.session,
                 }
             )
-            warn(f"listening on {self.connection.address}; attach with the token in {self.announcement or 'REACTORSCOPE_TOKEN'}")
+            warn(attach_hint(self.connection.address, self.announcement))
         self.sender.start()
         self.watchdog.start()
 
@@ -237,6 +239,21 @@ class Session:
         self.web_hooks.uninstall()
         self.watchdog.stop()
         self.sender.stop()
+
+
+def attach_hint(address: str, announcement: Optional[str]) -> str:
+    """What a user can do with a listening app: the attach file is how the extension finds it (and its token,
+    which is never printed)."""
+    if announcement:
+        return (
+            f"listening on {address} for Reactor Scope to attach: in VS Code, run \"Reactor Scope: Attach to Running "
+            f"App\" and pick pid {os.getpid()} (it finds this app through {announcement})"
+        )
+    return (
+        f"listening on {address}, but no attach file could be written in {discovery_dir()}, so Reactor Scope "
+        "cannot find this app: make that folder yours (it follows XDG_RUNTIME_DIR, which VS Code must share) and "
+        "start the app again"
+    )
 
 
 def start(settings: Settings, clock: Optional[Clock] = None, module: Optional[str] = None) -> Session:

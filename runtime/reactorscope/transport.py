@@ -1,49 +1,68 @@
-"""Where frames go: the telemetry server (connect mode), a server that attaches (listen mode), a recording.
+"""Where frames go: the telemetry server (connect mode), a server that attaches (listen mode: listener.py),
+a recording.
 
-Every peer proves the per-session token. Sockets are loopback TCP or Unix sockets only. Sends have a short
-timeout: a slow or vanished peer costs the sender thread at most that, never the reactor, and its data is
-dropped and counted: what was never written, and what the server's side had not received when the connection
-was given up (inflight.py says what can be known of that). Nothing received is executed: the only frame read is ATTACH, compared to the token; in
-connect mode the server sends nothing, and the socket is read only to see it close (bytes are discarded).
+Every connection opens with the handshake of handshake.py: the shim sends a nonce and nothing else until the
+peer has proved it knows the per-session token, then proves it in turn; the token itself never travels. Sockets
+are loopback TCP (IP literals only) or Unix sockets. Sends have a short timeout: a slow or vanished peer costs
+the sender thread at most that, never the reactor, and its data is dropped and counted: what was never
+written, and what the server's side had not received when the connection was given up (inflight.py says what can
+be known of that). Nothing received is executed: the handshake's frames are compared, and after it the server sends nothing (bytes are discarded).
 
-The telemetry server closes a connection whose HELLO has a token it does not know, at once (server/src/
-debugSocket.ts); it never closes one it accepted, short of going away. So a connection the server ends
-within REFUSAL_WINDOW_S of our HELLO is a refused token: said once on stderr, then retried with a growing
-backoff. One that ends later is a server gone away (restarted, say): retried at once, quietly.
+A peer that does not prove the token (not this session's server, one that no longer knows the token, or
+another local user who took its address) is closed, said once on stderr, and retried with a growing backoff.
+One that was welcomed and later went away (a restarted server, say) is retried at once, quietly.
 """
 from __future__ import annotations
 
-import hmac
 import io
 import ipaddress
 import json
 import os
+import re
 import socket
-import stat
 import struct
 import tempfile
-import threading
 import time
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
-from reactorscope import wire
+from reactorscope import handshake, wire
 from reactorscope.console import warn
 from reactorscope.inflight import InFlight, send_queue_reader
 
 SEND_TIMEOUT_S = 2.0
 CONNECT_TIMEOUT_S = 1.0
-ATTACH_TIMEOUT_S = 5.0
+# Connect mode's whole handshake (the real server answers in milliseconds); the sender thread waits, never the
+# reactor.
+HANDSHAKE_TIMEOUT_S = SEND_TIMEOUT_S
 FIRST_BACKOFF_S = 0.25
 MAX_BACKOFF_S = 5.0
-# A connection the server ends sooner than this after our HELLO was refused (the real server decides in
-# milliseconds; the sender looks every flush, 50 ms). Later, it had been accepted and the server went away.
-REFUSAL_WINDOW_S = 1.0
 
 Address = Union[Tuple[str, int], str]
+
+# A loopback IPv4 literal: four decimal parts, no leading zeros (they read as octal elsewhere), the first 127.
+# The same rule as server/src/debugSocket.ts (loopbackHost); cases in test/fixtures/addresses.json.
+_IPV4_LOOPBACK = re.compile(r"127(?:\.(?:0|[1-9][0-9]{0,2})){3}")
+_PORT = re.compile(r"[0-9]{1,5}")
 
 
 class AddressError(ValueError):
     pass
+
+
+def loopback_host(host: str) -> Optional[str]:
+    """The IP literal to connect to when ``host`` is a loopback one (127.0.0.0/8, ``::1``, or ``localhost``,
+    which is taken as 127.0.0.1 and never resolved); None for anything else, names included."""
+    if host == "localhost":
+        return "127.0.0.1"
+    if _IPV4_LOOPBACK.fullmatch(host) and all(int(part) <= 255 for part in host.split(".")):
+        return host
+    if ":" in host:
+        try:
+            if ipaddress.IPv6Address(host) == ipaddress.IPv6Address("::1"):
+                return "::1"
+        except ValueError:
+            pass
+    return None
 
 
 def parse_address(text: str) -> Tuple[int, Address]:
@@ -55,17 +74,15 @@ def parse_address(text: str) -> Tuple[int, Address]:
         return socket.AF_UNIX, rest
     if kind == "tcp":
         host, _, port_text = rest.rpartition(":")
-        host = host.strip("[]")
-        if not host or not port_text.isdigit() or int(port_text) > 65535:
-            raise AddressError(f"bad address {text!r}: expected tcp:HOST:PORT")
-        if host != "localhost":
-            try:
-                if not ipaddress.ip_address(host).is_loopback:
-                    raise AddressError(f"refusing {text!r}: the debug socket is loopback only")
-            except ValueError as error:
-                raise AddressError(f"bad address {text!r}: {error}") from error
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        return family, (host if host != "localhost" else "127.0.0.1", int(port_text))
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if not host or not _PORT.fullmatch(port_text) or int(port_text) > 65535:
+            raise AddressError(f"bad address {text!r}: expected tcp:HOST:PORT or unix:PATH")
+        literal = loopback_host(host)
+        if literal is None:
+            raise AddressError(f"refusing {text!r}: the debug socket is loopback only (127.x.y.z, ::1 or localhost)")
+        family = socket.AF_INET6 if ":" in literal else socket.AF_INET
+        return family, (literal, int(port_text))
     raise AddressError(f"bad address {text!r}: expected tcp:HOST:PORT or unix:PATH")
 
 
@@ -87,6 +104,7 @@ class Peer:
         ended_by_other_side: Optional[Callable[[], bool]] = None,
         in_flight: Optional[InFlight] = None,
         abort: Optional[Callable[[], None]] = None,
+        preamble: bytes = wire.PREAMBLE,
     ) -> None:
         self._write = write
         self._close = close
@@ -99,7 +117,8 @@ class Peer:
         self.lost = 0
         # The other side closed or reset the connection (as opposed to our closing it, or a send timing out).
         self.hung_up = False
-        self.opened_at = 0.0  # when the connection was made (Connector's clock)
+        # What goes before HELLO: the preamble, unless the handshake has sent it already (a socket).
+        self.preamble = preamble
         # What this stream has been sent so far (a new connection starts from nothing).
         self.greeted = False
         self.sites_sent = 0
@@ -195,8 +214,8 @@ def socket_peer(sock: socket.socket, name: str) -> Peer:
             close()
 
     def ended_by_other_side() -> bool:
-        # A look without waiting: EOF or a reset means the other side closed its end. Connect mode's server
-        # sends nothing, so whatever bytes come are read and ignored.
+        # A look without waiting: EOF or a reset means the other side closed its end. After the handshake the
+        # server sends nothing, so whatever bytes come are read and ignored.
         try:
             sock.settimeout(0)
             try:
@@ -208,7 +227,34 @@ def socket_peer(sock: socket.socket, name: str) -> Peer:
         except (OSError, ValueError):  # BlockingIOError: nothing to read, the connection is open
             return False
 
-    return Peer(write, close, name, ended_by_other_side, in_flight, abort)
+    return Peer(write, close, name, ended_by_other_side, in_flight, abort, preamble=b"")
+
+
+def shake_hands(sock: socket.socket, token: str, timeout_s: float) -> None:
+    """The shim's side of the handshake on a connected, blocking socket, within ``timeout_s`` in all. Returns
+    once the peer has proved the token and welcomed the shim's proof; raises handshake.Refused otherwise."""
+    shake = handshake.ShimHandshake(token)
+    deadline = time.monotonic() + timeout_s
+    try:
+        sock.settimeout(timeout_s)
+        sock.sendall(shake.opening())
+        while not shake.done:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout()
+            sock.settimeout(left)
+            data = sock.recv(4096)
+            if not data:
+                raise handshake.Refused(
+                    "it closed the connection " + ("after the shim's proof" if shake.proved else "without proving it knows the token")
+                )
+            reply = shake.feed(data)
+            if reply:
+                sock.sendall(reply)
+    except socket.timeout:
+        raise handshake.Refused(f"it did not finish the handshake within {timeout_s:g} s") from None
+    except OSError as error:
+        raise handshake.Refused(f"the connection failed: {error.strerror or error}") from None
 
 
 def record_peer(path: str, limit_bytes: Optional[int] = None) -> Peer:
@@ -288,18 +334,20 @@ class PeerHolder:
 class Connector(PeerHolder):
     """Connect mode: keeps one connection to the telemetry server, reconnecting with backoff.
 
-    The backoff (FIRST_BACKOFF_S doubling to MAX_BACKOFF_S) grows with every failed connect and every
-    refused token, and starts again once a connection has been accepted. Called from the sender thread only.
+    The backoff (FIRST_BACKOFF_S doubling to MAX_BACKOFF_S) grows with every failed connect and every peer that
+    does not prove the token, and starts again once a peer has. Called from the sender thread only: the
+    handshake waits there (HANDSHAKE_TIMEOUT_S at most), never on the reactor.
     """
 
-    def __init__(self, address: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, address: str, token: str, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.family, self.address = parse_address(address)
         self.text = address
+        self._token = token
         self._clock = clock
         self._backoff = FIRST_BACKOFF_S
         self._next_try = 0.0
-        self.refusals = 0  # connections the server closed right after our HELLO
+        self.refusals = 0  # peers that did not prove the token
 
     def current(self) -> Optional[Peer]:
         """The live peer, connecting first when the last one is gone and the backoff has passed."""
@@ -307,9 +355,8 @@ class Connector(PeerHolder):
         if peer is not None:
             if peer.check():
                 return peer
-            self.peer = None
+            self.peer = None  # welcomed, then gone (a server restarting): try again at once
             self._let_go(peer)
-            self._lost(peer)
         now = self._clock()
         if now < self._next_try:
             return None
@@ -321,122 +368,40 @@ class Connector(PeerHolder):
             sock.close()
             self._wait_longer(now)
             return None
+        try:
+            shake_hands(sock, self._token, HANDSHAKE_TIMEOUT_S)
+        except handshake.Refused as refusal:
+            sock.close()
+            self._refused(str(refusal))
+            return None
+        self._backoff = FIRST_BACKOFF_S
         self.peer = socket_peer(sock, self.text)
-        self.peer.opened_at = self._clock()
         return self.peer
 
     def _wait_longer(self, now: float) -> None:
         self._next_try = now + self._backoff
         self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
 
-    def _lost(self, peer: Peer) -> None:
-        now = self._clock()
-        if peer.hung_up and now - peer.opened_at < REFUSAL_WINDOW_S:
-            # The server read HELLO (always the first frame we send) and closed at once: it does not know the
-            # token. A restarted server, or the extension registering the token again, may take it later.
-            self.refusals += 1
-            if self.refusals == 1:
-                warn(
-                    f"the telemetry server at {self.text} closed the connection as soon as it read the token: "
-                    "is REACTORSCOPE_TOKEN this session's? (retrying; events are dropped and counted meanwhile)"
-                )
-            self._wait_longer(now)
-        else:
-            # It had been accepted, or we ended it (a send timed out): try again at once, as before.
-            self._backoff = FIRST_BACKOFF_S
+    def _refused(self, reason: str) -> None:
+        # Nothing but the preamble and a nonce went to it. A restarted server, or the extension registering the
+        # token again, may prove it later.
+        self.refusals += 1
+        if self.refusals == 1:
+            warn(refusal_message(self.text, reason))
+        self._wait_longer(self._clock())
 
     def close(self) -> None:
         if self.peer is not None:
             self.peer.close()
 
 
-class Listener(PeerHolder):
-    """Attach mode: listens on loopback or a private Unix socket; a peer must send ATTACH with the token first."""
-
-    def __init__(self, address: str, token: str) -> None:
-        super().__init__()
-        family, addr = parse_address(address)
-        self.token = token
-        self._sock = socket.socket(family, socket.SOCK_STREAM)
-        if family == getattr(socket, "AF_UNIX", None):
-            assert isinstance(addr, str)
-            if os.path.exists(addr) and stat.S_ISSOCK(os.stat(addr).st_mode):
-                os.unlink(addr)
-            old_umask = os.umask(0o177)  # the socket file is the user's alone
-            try:
-                self._sock.bind(addr)
-            finally:
-                os.umask(old_umask)
-            self._unix_path: Optional[str] = addr
-        else:
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self._sock.bind(addr)
-            self._unix_path = None
-        self._sock.listen(4)
-        self.address = format_address(family, self._sock.getsockname())
-        self._lock = threading.Lock()
-        self._new_peer: Optional[Peer] = None
-        self._closed = False
-        self._thread = threading.Thread(target=self._accept_loop, name="reactorscope-listener", daemon=True)
-        self._thread.start()
-
-    def _accept_loop(self) -> None:
-        while not self._closed:
-            try:
-                sock, _ = self._sock.accept()
-            except OSError:
-                return
-            try:
-                if self._authenticate(sock):
-                    with self._lock:
-                        if self._new_peer is not None:
-                            self._new_peer.close()
-                        self._new_peer = socket_peer(sock, self.address)
-                    continue
-            except Exception:
-                pass
-            sock.close()
-
-    def _authenticate(self, sock: socket.socket) -> bool:
-        sock.settimeout(ATTACH_TIMEOUT_S)
-        decoder = wire.StreamDecoder()
-        deadline = time.monotonic() + ATTACH_TIMEOUT_S
-        while time.monotonic() < deadline:
-            data = sock.recv(4096)
-            if not data:
-                return False
-            for frame in decoder.feed(data):  # raises ProtocolError on anything malformed
-                return frame.type == wire.ATTACH and hmac.compare_digest(
-                    frame.body["token"].encode("utf-8"), self.token.encode("utf-8")
-                )
-            if decoder.pending_bytes > 4096:
-                return False
-        return False
-
-    def current(self) -> Optional[Peer]:
-        with self._lock:
-            if self._new_peer is not None:
-                if self.peer is not None:
-                    self.peer.close()
-                    self._let_go(self.peer)
-                self.peer, self._new_peer = self._new_peer, None
-        if self.peer is not None and self.peer.alive:
-            return self.peer
-        return None
-
-    def close(self) -> None:
-        self._closed = True
-        try:
-            self._sock.close()
-        except OSError:
-            pass
-        if self.peer is not None:
-            self.peer.close()
-        if self._unix_path:
-            try:
-                os.unlink(self._unix_path)
-            except OSError:
-                pass
+def refusal_message(address: str, reason: str) -> str:
+    """Said once per process when the telemetry server at ``address`` did not prove the token."""
+    return (
+        f"the telemetry server at {address} did not prove it knows this session's token ({reason}), so it was "
+        "sent nothing but a nonce. Is it the server that started this app, and REACTORSCOPE_TOKEN this session's? (retrying; "
+        "events are dropped and counted meanwhile)"
+    )
 
 
 def discovery_dir() -> str:

@@ -1,7 +1,8 @@
-"""The wire format between the shim and the telemetry server, version 1: docs/protocol.md.
+"""The wire format between the shim and the telemetry server, version 2: docs/protocol.md.
 
 Twin of protocol/wire.ts; the golden fixtures in test/fixtures/wire/ hold the two in step.
 Encoding works on columns (``array`` objects), so the sending path builds no object per event.
+The handshake's frames are here; what they prove, and the order they come in, is handshake.py's.
 """
 from __future__ import annotations
 
@@ -13,12 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 MAGIC = b"RSCOPE"
-VERSION = 1
+VERSION = 2
 PREAMBLE = MAGIC + struct.pack("<H", VERSION)
 MAX_PAYLOAD = 16 * 1024 * 1024
 # The shim sends at most this many events per EVENTS frame (a 344,072-byte payload), so that the server decodes
 # a flush in pieces of well under 1 MiB; a flush with more sends several frames (docs/protocol.md, EVENTS).
 EVENTS_PER_FRAME = 16_384
+# Until the peer has proved the token, a frame may carry at most this much (docs/protocol.md, Handshake).
+PREAUTH_MAX_PAYLOAD = 4096
+NONCE_BYTES = 32
+PROOF_BYTES = 32  # HMAC-SHA256
+MAX_PROOFS = 64  # in one SERVER_PROOF: the server proves at most this many tokens
 
 HELLO = 0x01
 SITES = 0x02
@@ -28,7 +34,11 @@ GAUGES = 0x05
 LOOP = 0x06
 META = 0x07
 GOODBYE = 0x08
-ATTACH = 0x09
+# 0x09 was version 1's ATTACH, which carried the token in clear; it is not used again.
+CHALLENGE = 0x0A
+SERVER_PROOF = 0x0B
+SHIM_PROOF = 0x0C
+WELCOME = 0x0D
 
 # Event kinds (the EVENTS frame's kind column).
 KIND_TIMER = 1
@@ -91,8 +101,8 @@ def frame(frame_type: int, payload: bytes) -> bytes:
     return _HEADER.pack(len(payload), frame_type) + payload
 
 
-def encode_hello(token: str, pid: int, origin_wall_ns: int, metadata: Dict[str, Any]) -> bytes:
-    payload = _str(token) + struct.pack("<Iq", pid, origin_wall_ns) + _str(json.dumps(metadata, sort_keys=True))
+def encode_hello(pid: int, origin_wall_ns: int, metadata: Dict[str, Any]) -> bytes:
+    payload = struct.pack("<Iq", pid, origin_wall_ns) + _str(json.dumps(metadata, sort_keys=True))
     return frame(HELLO, payload)
 
 
@@ -166,8 +176,30 @@ def encode_goodbye(exit_code: int, reason: str) -> bytes:
     return frame(GOODBYE, struct.pack("<i", exit_code) + _str(reason))
 
 
-def encode_attach(token: str) -> bytes:
-    return frame(ATTACH, _str(token))
+def _fixed(value: bytes, size: int, what: str) -> bytes:
+    if len(value) != size:
+        raise ProtocolError(f"{what} must be {size} bytes, got {len(value)}")
+    return value
+
+
+def encode_challenge(nonce: bytes) -> bytes:
+    return frame(CHALLENGE, _fixed(nonce, NONCE_BYTES, "a nonce"))
+
+
+def encode_server_proof(nonce: bytes, proofs: Sequence[bytes]) -> bytes:
+    if len(proofs) > MAX_PROOFS:
+        raise ProtocolError(f"{len(proofs)} proofs is over the {MAX_PROOFS} a SERVER_PROOF may carry")
+    parts = [_fixed(nonce, NONCE_BYTES, "a nonce"), struct.pack("<I", len(proofs))]
+    parts.extend(_fixed(proof, PROOF_BYTES, "a proof") for proof in proofs)
+    return frame(SERVER_PROOF, b"".join(parts))
+
+
+def encode_shim_proof(proof: bytes) -> bytes:
+    return frame(SHIM_PROOF, _fixed(proof, PROOF_BYTES, "a proof"))
+
+
+def encode_welcome() -> bytes:
+    return frame(WELCOME, b"")
 
 
 # --- decoding -----------------------------------------------------------------------------------------
@@ -191,6 +223,9 @@ class _Reader:
         chunk = self.data[self.offset : self.offset + size]
         self.offset += size
         return chunk
+
+    def hex(self, size: int) -> str:
+        return self.take(size).hex()
 
     def unpack(self, fmt: str) -> Tuple[Any, ...]:
         st = struct.Struct(fmt)
@@ -227,9 +262,8 @@ class _Reader:
 def _decode_body(frame_type: int, payload: bytes) -> Optional[Dict[str, Any]]:
     if frame_type == HELLO:
         r = _Reader(payload, "HELLO")
-        token = r.string()
         pid, origin_wall_ns = r.unpack("<Iq")
-        body: Dict[str, Any] = {"token": token, "pid": pid, "originWallNs": origin_wall_ns, "metadata": r.json_object()}
+        body: Dict[str, Any] = {"pid": pid, "originWallNs": origin_wall_ns, "metadata": r.json_object()}
     elif frame_type == SITES:
         r = _Reader(payload, "SITES")
         (count,) = r.unpack("<I")
@@ -280,9 +314,22 @@ def _decode_body(frame_type: int, payload: bytes) -> Optional[Dict[str, Any]]:
         r = _Reader(payload, "GOODBYE")
         (exit_code,) = r.unpack("<i")
         body = {"exitCode": exit_code, "reason": r.string()}
-    elif frame_type == ATTACH:
-        r = _Reader(payload, "ATTACH")
-        body = {"token": r.string()}
+    elif frame_type == CHALLENGE:
+        r = _Reader(payload, "CHALLENGE")
+        body = {"nonce": r.hex(NONCE_BYTES)}
+    elif frame_type == SERVER_PROOF:
+        r = _Reader(payload, "SERVER_PROOF")
+        nonce = r.hex(NONCE_BYTES)
+        (count,) = r.unpack("<I")
+        if count > MAX_PROOFS:
+            raise ProtocolError(f"SERVER_PROOF frame has {count} proofs, over the {MAX_PROOFS} allowed")
+        body = {"nonce": nonce, "proofs": [r.hex(PROOF_BYTES) for _ in range(count)]}
+    elif frame_type == SHIM_PROOF:
+        r = _Reader(payload, "SHIM_PROOF")
+        body = {"proof": r.hex(PROOF_BYTES)}
+    elif frame_type == WELCOME:
+        r = _Reader(payload, "WELCOME")
+        body = {}
     else:
         return None  # unknown type: skipped, as newer shims may add types
     r.done()
@@ -290,13 +337,16 @@ def _decode_body(frame_type: int, payload: bytes) -> Optional[Dict[str, Any]]:
 
 
 class StreamDecoder:
-    """Incremental decoder: ``feed`` bytes as they arrive, get whole frames back. Unknown types are skipped."""
+    """Incremental decoder: ``feed`` bytes as they arrive, get whole frames back. Unknown types are skipped.
+    ``max_payload``: a frame announcing more is refused as soon as its header is read (settable: the
+    handshake reads with PREAUTH_MAX_PAYLOAD)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
         self._buffer = bytearray()
         self._preamble_seen = False
         self._consumed = 0  # stream offset of the buffer's first byte
         self._frames = 0  # whole frames read so far
+        self.max_payload = max_payload
 
     def feed(self, data: Union[bytes, bytearray, memoryview]) -> Iterator[Frame]:
         try:
@@ -314,7 +364,10 @@ class StreamDecoder:
                 return
             (version,) = struct.unpack_from("<H", self._buffer, len(MAGIC))
             if version != VERSION:
-                raise ProtocolError(f"unsupported protocol version {version} (this reader speaks {VERSION})")
+                raise ProtocolError(
+                    f"unsupported protocol version {version} (this reader speaks {VERSION}; the shim and the "
+                    "extension must come from the same Reactor Scope release)"
+                )
             del self._buffer[: len(PREAMBLE)]
             self._consumed = len(PREAMBLE)
             self._preamble_seen = True
@@ -322,8 +375,8 @@ class StreamDecoder:
             length, frame_type = _HEADER.unpack_from(self._buffer)
             if frame_type == 0:
                 raise ProtocolError("frame type 0 is never sent (a run of zero bytes where a frame should start)")
-            if length > MAX_PAYLOAD:
-                raise ProtocolError(f"frame of {length} bytes is over the {MAX_PAYLOAD}-byte limit")
+            if length > self.max_payload:
+                raise ProtocolError(f"frame of {length} bytes is over the {self.max_payload}-byte limit")
             end = _HEADER.size + length
             if len(self._buffer) < end:
                 return
@@ -355,5 +408,8 @@ FRAME_NAMES = {
     LOOP: "loop",
     META: "meta",
     GOODBYE: "goodbye",
-    ATTACH: "attach",
+    CHALLENGE: "challenge",
+    SERVER_PROOF: "serverProof",
+    SHIM_PROOF: "shimProof",
+    WELCOME: "welcome",
 }

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from reactorscope import wire
+from reactorscope import handshake, transport, wire
 from reactorscope.model import Model
 
 RUNTIME = Path(__file__).resolve().parents[1]
@@ -118,15 +118,89 @@ def json_lines(text: str) -> List[Any]:
     return [json.loads(line) for line in text.splitlines() if line.startswith(("{", "["))]
 
 
+TOKEN = "test-token-1234"
+
+
+def server_proof(tokens: Sequence[str], shim_nonce: bytes, server_nonce: bytes) -> bytes:
+    """The SERVER_PROOF frame the telemetry server (protocol/handshake.ts) sends for ``tokens``."""
+    proofs = [handshake.prove(t, handshake.SERVER_LABEL, shim_nonce, server_nonce) for t in tokens]
+    return wire.encode_server_proof(server_nonce, proofs)
+
+
+def serve_handshake(
+    conn: Any, decoder: wire.StreamDecoder, tokens: Sequence[str], sent: Optional[List[bytes]] = None
+) -> Optional[str]:
+    """The telemetry server's side of the handshake (server/src/debugSocket.ts serveStream) on a blocking socket:
+    its preamble, a proof for each of ``tokens`` when the CHALLENGE comes, WELCOME once the shim's proof is one of
+    theirs. None when done (``decoder`` then reads the stream on), else why not. ``sent``: gets each SERVER_PROOF."""
+    conn.sendall(wire.PREAMBLE)
+    shim_nonce = server_nonce = b""
+    while True:
+        data = conn.recv(4096)
+        if not data:
+            return "the shim closed the connection" + (": it did not take our proof" if server_nonce else "")
+        for frame in decoder.feed(data):
+            if frame.type == wire.CHALLENGE:
+                shim_nonce, server_nonce = bytes.fromhex(frame.body["nonce"]), os.urandom(wire.NONCE_BYTES)
+                proof = server_proof(tokens, shim_nonce, server_nonce)
+                if sent is not None:
+                    sent.append(proof)
+                conn.sendall(proof)
+            elif frame.type == wire.SHIM_PROOF:
+                theirs = [handshake.prove(t, handshake.SHIM_LABEL, shim_nonce, server_nonce) for t in tokens]
+                if bytes.fromhex(frame.body["proof"]) not in theirs:
+                    conn.close()
+                    return "wrong token"
+                decoder.max_payload = wire.MAX_PAYLOAD
+                conn.sendall(wire.encode_welcome())
+                return None
+
+
+def attach(address: str, token: str, timeout: float = 20.0, sent: Optional[List[bytes]] = None) -> Tuple[Any, wire.StreamDecoder]:
+    """Attaches to a listening shim as the telemetry server does (attachToShim): returns the socket, welcomed,
+    and the decoder its stream (HELLO first) goes on in. Raises AssertionError when the shim refused."""
+    import socket
+
+    family, target = transport.parse_address(address)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    sock.connect(target)
+    decoder = wire.StreamDecoder(max_payload=wire.PREAUTH_MAX_PAYLOAD)
+    refused = serve_handshake(sock, decoder, [token], sent)
+    assert refused is None, refused
+    return sock, decoder
+
+
+def read_until(sock: Any, decoder: wire.StreamDecoder, predicate: Any, timeout: float = 10.0) -> List[wire.Frame]:
+    """Frames from ``sock`` until ``predicate(frames)`` holds (or the time is up, or the stream ends)."""
+    import time
+
+    frames: List[wire.Frame] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not predicate(frames):
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        data = sock.recv(65536)
+        if not data:
+            break
+        frames.extend(decoder.feed(data))
+    return frames
+
+
 class FakeServer:
-    """A telemetry server stand-in on a real socket: accepts, decodes, keeps every connection's frames.
-    ``reading=False`` makes it a peer that never reads (a stuck consumer). With ``token``, it closes at once
-    any connection whose HELLO has another token, as server/src/debugSocket.ts does (``refused`` counts them).
+    """A telemetry server stand-in on a real socket: it runs the server's side of the handshake (proving
+    ``token``, or every token of ``tokens``), then decodes and keeps every connection's frames, HELLO first.
+    ``reading=False`` makes it a peer that stops reading after the handshake (a stuck consumer). ``refused``
+    counts connections whose shim did not take its proof (another token), or whose proof it did not take.
     ``hang_up_after_s``: it closes that many seconds after HELLO (at the next data), ``hang_ups`` times in all:
-    a server going away mid-stream."""
+    a server going away mid-stream. ``server_proofs``: every SERVER_PROOF frame it sent, as bytes."""
 
     def __init__(
-        self, family: str = "tcp", path: Optional[str] = None, reading: bool = True, token: Optional[str] = None
+        self,
+        family: str = "tcp",
+        path: Optional[str] = None,
+        reading: bool = True,
+        token: str = TOKEN,
+        tokens: Optional[Sequence[str]] = None,
     ) -> None:
         import socket
         import threading
@@ -144,8 +218,9 @@ class FakeServer:
         self.connections: List[List[wire.Frame]] = []
         self.errors: List[str] = []
         self.close_after_hello = 0  # close this many connections right after their HELLO
-        self.token = token
+        self.tokens = list(tokens if tokens is not None else [token])
         self.refused = 0
+        self.server_proofs: List[bytes] = []
         self.hang_up_after_s: Optional[float] = None
         self.hang_ups = 1
         self._sockets: List[Any] = []
@@ -163,14 +238,20 @@ class FakeServer:
             self._sockets.append(conn)
             self._threading.Thread(target=self._read, args=(conn, frames), daemon=True).start()
 
+    def _shake_hands(self, conn: Any, decoder: wire.StreamDecoder) -> bool:
+        if serve_handshake(conn, decoder, self.tokens, self.server_proofs) is None:
+            return True
+        self.refused += 1
+        return False
+
     def _read(self, conn: Any, frames: List[wire.Frame]) -> None:
-        if not self.reading:
-            return
         import time
 
-        decoder = wire.StreamDecoder()
+        decoder = wire.StreamDecoder(max_payload=wire.PREAUTH_MAX_PAYLOAD)
         hello_at: Optional[float] = None
         try:
+            if not self._shake_hands(conn, decoder) or not self.reading:
+                return
             while True:
                 data = conn.recv(65536)
                 if not data:
@@ -185,10 +266,6 @@ class FakeServer:
                     if frame.type != wire.HELLO:
                         continue
                     hello_at = time.monotonic()
-                    if self.token is not None and frame.body["token"] != self.token:
-                        conn.close()  # the real server: socket.destroy() as soon as HELLO is read
-                        self.refused += 1
-                        return
                     if self.close_after_hello > 0:
                         self.close_after_hello -= 1
                         conn.close()
@@ -230,7 +307,8 @@ class FakeServer:
             except OSError:  # a reset, after what was queued before it
                 pass
             decoder = wire.StreamDecoder()
-            frames = decoder.feed(bytes(data))
+            # The handshake read the preamble and its frames; what waits is the stream after WELCOME.
+            frames = decoder.feed(wire.PREAMBLE + bytes(data))
             events += sum(len(frame.body["start"]) for frame in frames if frame.type == wire.EVENTS)
         return events
 

@@ -78,7 +78,7 @@ def test_a_big_flush_goes_out_in_events_frames_well_under_a_mebibyte(tmp_path):
     for i in range(n):
         rec.events.extend((wire.KIND_TIMER if i % 2 else wire.KIND_DEFERRED, 1 + i % 50, 1000 * i, i))
     path = tmp_path / "big.rsrec"
-    sender = Sender(rec, SiteTable(), hello=lambda: wire.encode_hello("", 1, 0, {}), flush_interval_s=1,
+    sender = Sender(rec, SiteTable(), hello=lambda: wire.encode_hello(1, 0, {}), flush_interval_s=1,
                     gauge_interval_ns=10**12, recording=record_peer(str(path)))
     sender.flush()
     sender.recording.close()

@@ -1,4 +1,5 @@
-"""Streaming to a real socket: the token, reconnects, drops when the peer is gone or stuck, attach mode."""
+"""Streaming to a real socket: the handshake, reconnects, drops when the peer is gone or stuck, attach mode.
+What a peer that does not know the token gets (impostors, replays): test_handshake.py."""
 import json
 import os
 import re
@@ -6,13 +7,12 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from helpers import APPS, FakeServer, Recording, python_env, run_python, run_shim
+from helpers import APPS, TOKEN, FakeServer, Recording, attach, python_env, read_until, run_python, run_shim
 from reactorscope import transport, wire
-
-TOKEN = "test-token-1234"
 TICKING = str(APPS / "ticking_app.py")
 
 
@@ -27,13 +27,19 @@ def server():
     s.close()
 
 
-def test_the_stream_opens_with_the_token_and_ends_with_goodbye(server):
-    result = run_shim(["--connect", server.address, str(APPS / "blocking_app.py")], env=token_env())
+def test_the_stream_opens_with_hello_after_the_handshake_and_ends_with_goodbye(server, tmp_path):
+    record = tmp_path / "rec.bin"
+    result = run_shim(["--connect", server.address, "--record", str(record), str(APPS / "blocking_app.py")], env=token_env())
     assert result.returncode == 0, result.stderr
     assert server.wait_for(lambda: server.connections and server.connections[0][-1:] and server.connections[0][-1].type == wire.GOODBYE)
+    assert server.refused == 0 and len(server.server_proofs) == 1, "one handshake, which the shim took"
     rec = Recording(server.connections[0])
     hello = rec.frames[0]
-    assert hello.type == wire.HELLO and hello.body["token"] == TOKEN
+    assert hello.type == wire.HELLO and "token" not in hello.body
+    # The recording (the extension records every run) holds no secret: the token is nowhere in it.
+    recorded = record.read_bytes()
+    assert recorded.startswith(wire.PREAMBLE) and TOKEN.encode() not in recorded
+    assert Recording.read(record).frames[0].body == hello.body
     assert rec.events_at("sleepy_handler", wire.KIND_TIMER)
     assert any(s["samples"] for s in rec.stalls)
 
@@ -57,24 +63,21 @@ def test_it_reconnects_and_resends_hello_and_every_site(server):
     assert server.wait_for(lambda: len(server.connections) >= 2 and server.connections[1][-1:] and server.connections[1][-1].type == wire.GOODBYE)
     first, second = server.connections[0], server.connections[1]
     assert [f.type for f in first] == [wire.HELLO]
-    # A close right after HELLO is what a refused token looks like: said once, retried after 0.25 s.
-    assert result.stderr == refusal_line(server.address)
+    # The server had proved the token and welcomed the shim: a close after that is a server gone away, quietly.
+    assert result.stderr == ""
     again = Recording(second)
-    assert second[0].type == wire.HELLO and second[0].body["token"] == TOKEN
+    assert second[0].type == wire.HELLO
     tick = again.site_named("tick_handler")
     assert again.events_at("tick_handler", wire.KIND_TIMER)
     assert tick["id"] in again.sites  # the site table came again, ids unchanged
 
 
-def refusal_line(address):
-    return (
-        f"reactorscope: the telemetry server at {address} closed the connection as soon as it read the token: "
-        "is REACTORSCOPE_TOKEN this session's? (retrying; events are dropped and counted meanwhile)\n"
-    )
+def refusal_line(address, reason):
+    return f"reactorscope: {transport.refusal_message(address, reason)}\n"
 
 
 def test_a_wrong_token_is_said_once_and_the_app_is_unaffected(tmp_path):
-    server = FakeServer(token=TOKEN)  # closes at once a HELLO with another token, as the real server does
+    server = FakeServer(token=TOKEN)  # proves TOKEN, which is not the shim's: the shim takes nothing from it
     record = tmp_path / "rec.bin"
     try:
         plain = run_python([TICKING, "2"])
@@ -86,11 +89,12 @@ def test_a_wrong_token_is_said_once_and_the_app_is_unaffected(tmp_path):
     assert wrong.returncode == plain.returncode
     # "ticks N": the count varies from run to run anyway.
     assert re.sub(r"\d+", "N", wrong.stdout) == re.sub(r"\d+", "N", plain.stdout) == "ticks N\n"
-    assert wrong.stderr == refusal_line(server.address), "one line, said once"
-    # Every connection was refused after its HELLO, and retried with a growing backoff (0.25, 0.5, 1 s: about
+    assert wrong.stderr == refusal_line(server.address, "its proof does not match this session's token"), "one line, said once"
+    # Every connection was refused in its handshake, and retried with a growing backoff (0.25, 0.5, 1 s: about
     # 4 connections in 2 s; without it, one every flush or two).
-    assert server.refused >= 2 and server.refused == len(server.connections) <= 6, server.refused
-    assert all([f.type for f in c] == [wire.HELLO] and c[0].body["token"] == "stale-token" for c in server.connections)
+    assert server.wait_for(lambda: server.refused == len(server.connections))
+    assert 2 <= server.refused <= 6, server.refused
+    assert all(c == [] for c in server.connections), "no HELLO, nor anything else, reached it"
     rec = Recording.read(record)
     assert rec.events_at("tick_handler", wire.KIND_TIMER), "the recording keeps everything"
     assert dict(rec.gauges[-1]["values"])[wire.GAUGE_EVENTS_DROPPED] > 0, "what the server refused is counted"
@@ -99,7 +103,6 @@ def test_a_wrong_token_is_said_once_and_the_app_is_unaffected(tmp_path):
 
 
 def test_a_server_that_goes_away_mid_stream_is_retried_quietly(server, tmp_path):
-    server.token = TOKEN
     server.hang_up_after_s = 1.2  # accepts, reads frames for a while, then closes (a restart, say)
     record = tmp_path / "rec.bin"
     result = run_shim(["--connect", server.address, "--record", str(record), TICKING, "2.5"], env=token_env())
@@ -116,44 +119,45 @@ def test_a_server_that_goes_away_mid_stream_is_retried_quietly(server, tmp_path)
     assert dropped <= len(rec.events) - received, f"{dropped:.0f} counted, {len(rec.events) - received} missed"
 
 
-def test_the_connector_backs_off_on_refusals_and_not_after_an_accepted_connection(server, monkeypatch):
-    server.token = TOKEN
+def test_the_connector_backs_off_on_refusals_and_not_after_a_welcome(server, monkeypatch):
     said = []
     monkeypatch.setattr(transport, "warn", said.append)
     now = [1000.0]
-    connector = transport.Connector(server.address, clock=lambda: now[0])
+    connector = transport.Connector(server.address, TOKEN, clock=lambda: now[0])
+    seen = {"connections": 0, "refused": 0}
 
-    def greet(token):
-        peer = connector.current()
-        assert peer is not None
-        assert peer.send(wire.PREAMBLE + wire.encode_hello(token, 1, 0, {}))
-        return peer
-
-    def refused_after(wait):
-        """Sends a wrong token, sees the close, then finds how long the connector waits before trying again."""
-        peer = greet("stale-token")
-        assert server.wait_for(lambda: not peer.check()), "the server's close is seen"
-        assert connector.current() is None, "not at once"
+    def refused_then_waits(wait):
+        """Connects to a server that proves another token: refused in the handshake; then waits ``wait``."""
         refused_at = now[0]
+        assert connector.current() is None, "refused"
+        seen["connections"] += 1
+        seen["refused"] += 1
+        assert server.wait_for(lambda: (len(server.connections), server.refused) == (seen["connections"], seen["refused"]))
         now[0] = refused_at + wait - 0.01
-        assert connector.current() is None and len(server.connections) == count[0], "not before the backoff"
+        assert connector.current() is None and len(server.connections) == seen["connections"], "not before the backoff"
         now[0] = refused_at + wait
-        count[0] += 1
 
-    count = [1]
+    server.tokens = ["another-sessions-token"]
     for wait in [0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 5.0]:
-        refused_after(wait)
-    assert connector.refusals == 7 and len(said) == 1 and "REACTORSCOPE_TOKEN" in said[0]
+        refused_then_waits(wait)
+    assert connector.refusals == 7 and len(said) == 1 and "did not prove it knows this session's token" in said[0]
+    assert TOKEN not in said[0] and "another-sessions-token" not in said[0]
 
-    # Accepted, then lost after a while: retried at once, and the backoff starts over.
-    peer = greet(TOKEN)
-    assert server.wait_for(lambda: len(server.connections) == count[0] and server.connections[-1])
-    now[0] += 30
-    assert peer.check()
+    # Welcomed, then lost: retried at once (the clock stands still), and the backoff starts over.
+    server.tokens = [TOKEN]
+    peer = connector.current()
+    assert peer is not None and peer.send(wire.encode_hello(1, 0, {}))
+    assert server.wait_for(lambda: [f.type for f in server.connections[-1]] == [wire.HELLO])
     server.hang_up()
     assert server.wait_for(lambda: not peer.check())
-    count[0] += 1
-    refused_after(0.25)
+    again = connector.current()
+    assert again is not None and again is not peer
+    seen["connections"] += 2
+    assert len(server.connections) == seen["connections"]
+    server.tokens = ["another-sessions-token"]
+    server.hang_up()
+    assert server.wait_for(lambda: not again.check())
+    refused_then_waits(0.25)
     assert len(said) == 1 and server.refused == 8
 
 
@@ -219,6 +223,23 @@ def test_a_bad_address_is_refused_before_the_app_runs():
     assert "ticks" not in result.stdout
 
 
+ADDRESSES = json.loads((Path(__file__).resolve().parents[2] / "test" / "fixtures" / "addresses.json").read_text())
+
+
+@pytest.mark.parametrize("case", ADDRESSES["accepted"], ids=[c["address"] for c in ADDRESSES["accepted"]])
+def test_loopback_literals_are_accepted(case):
+    """The same cases as server/src/debugSocket.ts (parseTcpAddress): test/fixtures/addresses.json."""
+    family, (host, port) = transport.parse_address(case["address"])
+    assert (host, port) == (case["host"], case["port"])
+    assert family == (socket.AF_INET6 if ":" in host else socket.AF_INET)
+
+
+@pytest.mark.parametrize("case", ADDRESSES["refused"], ids=[c["address"] for c in ADDRESSES["refused"]])
+def test_anything_but_a_loopback_literal_is_refused(case):
+    with pytest.raises(transport.AddressError, match=case["error"]):
+        transport.parse_address(case["address"])
+
+
 def test_connect_without_a_token_is_refused():
     result = run_shim(["--connect", "tcp:127.0.0.1:9", TICKING, "0.1"])
     assert result.returncode == 2
@@ -231,17 +252,10 @@ def read_attach_file(process, timeout=20.0):
     while time.monotonic() < deadline:
         line = process.stderr.readline()
         if "listening on" in line:
-            path = line.rsplit(" in ", 1)[1].strip()
+            path = line.rsplit("it finds this app through ", 1)[1].strip().rstrip(")")
             with open(path) as handle:
                 return json.load(handle), path
     raise AssertionError(f"the shim did not say where it listens: {line!r}")
-
-
-def attach(address, token):
-    _, host, port = address.split(":")
-    sock = socket.create_connection((host, int(port)), timeout=5)
-    sock.sendall(wire.PREAMBLE + wire.encode_attach(token))
-    return sock
 
 
 def test_attach_mode_needs_the_token(tmp_path):
@@ -253,16 +267,11 @@ def test_attach_mode_needs_the_token(tmp_path):
         assert oct(os.stat(path).st_mode & 0o777) == oct(0o600)
         assert info["pid"] == process.pid and info["address"].startswith("tcp:127.0.0.1:")
 
-        intruder = attach(info["address"], "wrong-token")
-        intruder.settimeout(5)
-        assert intruder.recv(100) == b"", "a wrong token gets nothing and is closed"
+        with pytest.raises(AssertionError, match="did not take our proof"):
+            attach(info["address"], "wrong-token")
 
-        peer = attach(info["address"], info["token"])
-        decoder = wire.StreamDecoder()
-        frames = []
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not any(f.type == wire.EVENTS for f in frames):
-            frames.extend(decoder.feed(peer.recv(65536)))
+        peer, decoder = attach(info["address"], info["token"])
+        frames = read_until(peer, decoder, lambda frames: any(f.type == wire.EVENTS for f in frames))
         assert frames[0].type == wire.HELLO and frames[0].body["pid"] == process.pid
         assert Recording(frames).events_at("tick_handler", wire.KIND_TIMER)
         peer.close()

@@ -245,7 +245,7 @@ def test_loop_windows_split_busy_and_idle_time():
     class Running:
         running = True
 
-    sender = Sender(rec, SiteTable(), hello=lambda: wire.encode_hello("", 1, 0, {}), flush_interval_s=1,
+    sender = Sender(rec, SiteTable(), hello=lambda: wire.encode_hello(1, 0, {}), flush_interval_s=1,
                     gauge_interval_ns=10**12, recording=recording, reactor=lambda: Running)
     sender._window_start = 0
     clock.advance(100_000_000)

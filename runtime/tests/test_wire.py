@@ -1,9 +1,10 @@
 import random
+import re
 from array import array
 
 import pytest
 
-from reactorscope import wire
+from reactorscope import handshake, wire
 from wire_fixtures import encode_fixture, fixtures
 
 FIXTURES = list(fixtures())
@@ -27,7 +28,7 @@ def test_decoder_reads_the_golden_bytes(name, description, bin_path):
     data = bin_path.read_bytes()
     if "error" in description:
         frames = []
-        with pytest.raises(wire.ProtocolError, match=description["error"]) as caught:
+        with pytest.raises(wire.ProtocolError, match=re.escape(description["error"])) as caught:
             frames.extend(wire.StreamDecoder().feed(data))
         at = description["errorAt"]
         assert (caught.value.offset, caught.value.frame) == (at["offset"], at["frame"])
@@ -76,3 +77,30 @@ def test_random_event_columns_round_trip():
 def test_a_payload_over_the_limit_is_refused_when_encoding():
     with pytest.raises(wire.ProtocolError, match="limit"):
         wire.frame(wire.META, bytes(wire.MAX_PAYLOAD + 1))
+
+
+def test_the_handshake_fixtures_proofs_are_this_sides_proofs():
+    """protocol/handshake.ts checks the same bytes: both sides prove alike, or no shim ever connects."""
+    description = dict((n, d) for n, d, _ in FIXTURES)["handshake"]
+    frames = {f["type"]: f["body"] for f in description["frames"]}
+    assert description["labels"] == {"server": handshake.SERVER_LABEL.decode(), "shim": handshake.SHIM_LABEL.decode()}
+    shim_nonce, server_nonce = bytes.fromhex(frames["challenge"]["nonce"]), bytes.fromhex(frames["serverProof"]["nonce"])
+    tokens = description["tokens"]
+    assert frames["serverProof"]["proofs"] == [
+        handshake.prove(t, handshake.SERVER_LABEL, shim_nonce, server_nonce).hex() for t in tokens
+    ]
+    assert frames["shimProof"]["proof"] == handshake.prove(tokens[0], handshake.SHIM_LABEL, shim_nonce, server_nonce).hex()
+
+
+def test_a_version_1_stream_is_refused_before_its_hello_is_read():
+    decoder = wire.StreamDecoder()
+    old = dict((n, p) for n, _, p in FIXTURES)["old-version"].read_bytes()
+    with pytest.raises(wire.ProtocolError, match="the shim and the extension must come from the same Reactor Scope release"):
+        list(decoder.feed(old))
+
+
+def test_a_frame_over_the_decoders_limit_is_refused_at_its_header():
+    decoder = wire.StreamDecoder(max_payload=wire.PREAUTH_MAX_PAYLOAD)
+    header = wire.frame(wire.CHALLENGE, bytes(wire.PREAUTH_MAX_PAYLOAD + 1))[:8]
+    with pytest.raises(wire.ProtocolError, match=f"over the {wire.PREAUTH_MAX_PAYLOAD}-byte limit"):
+        list(decoder.feed(wire.PREAMBLE + header))

@@ -21,7 +21,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "test" / "fixtures" / "wire"
 def encode_frame(frame: Dict[str, Any]) -> bytes:
     kind, body = frame["type"], frame["body"]
     if kind == "hello":
-        return wire.encode_hello(body["token"], body["pid"], body["originWallNs"], body["metadata"])
+        return wire.encode_hello(body["pid"], body["originWallNs"], body["metadata"])
     if kind == "sites":
         return wire.encode_sites([(s["id"], s["line"], s["file"], s["name"]) for s in body["sites"]])
     if kind == "events":
@@ -42,8 +42,14 @@ def encode_frame(frame: Dict[str, Any]) -> bytes:
         return wire.encode_meta(body["metadata"])
     if kind == "goodbye":
         return wire.encode_goodbye(body["exitCode"], body["reason"])
-    if kind == "attach":
-        return wire.encode_attach(body["token"])
+    if kind == "challenge":
+        return wire.encode_challenge(bytes.fromhex(body["nonce"]))
+    if kind == "serverProof":
+        return wire.encode_server_proof(bytes.fromhex(body["nonce"]), [bytes.fromhex(p) for p in body["proofs"]])
+    if kind == "shimProof":
+        return wire.encode_shim_proof(bytes.fromhex(body["proof"]))
+    if kind == "welcome":
+        return wire.encode_welcome()
     if kind == "raw":  # a frame of a type this version does not know: readers must skip it
         return wire.frame(body["frameType"], bytes.fromhex(body["payloadHex"]))
     raise ValueError(f"unknown fixture frame type {kind!r}")

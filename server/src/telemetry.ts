@@ -1,7 +1,9 @@
 /**
  * The telemetry hub: the debug sockets, one session (and one SessionStore) per instrumented process, and
- * the answers the LSP side needs. Each launch gets its own token; a connection proving it becomes that
- * launch's session. Changes are announced at most every 150 ms.
+ * the answers the LSP side needs. Each launch gets its own token; a connection proving it (the handshake of
+ * protocol/handshake.ts) becomes that launch's session. A token dies with its session: once the app said
+ * GOODBYE (live, or in the recording read back after a restart) or its process is known to have ended, no
+ * connection can prove it again, so a finished run cannot be revived. Changes are announced at most every 150 ms.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -25,6 +27,11 @@ interface Session {
   id: number;
   label: string;
   token: string;
+  /**
+   * Whether a shim may still prove `token` on the listening sockets: a launch's until it ended for good. Never
+   * for an attach (its one connection proves the token itself) or a recording.
+   */
+  acceptsToken: boolean;
   state: SessionInfo['state'];
   store: SessionStore;
   connection?: ShimConnection;
@@ -75,7 +82,7 @@ export class Telemetry implements DebugSocketHandler {
   /** A socket address and a fresh token for one launch; the session waits for its shim. */
   async prepareLaunch(label: string): Promise<LaunchTicket> {
     const socket = await this.socket(this.settings.socketKind);
-    const session = this.newSession(label);
+    const session = this.newSession(label, { acceptsToken: true });
     return { address: socket.address, token: session.token, launchId: session.id };
   }
 
@@ -90,7 +97,7 @@ export class Telemetry implements DebugSocketHandler {
     // its session's note, and every launch is still taken over.
     const ids: number[] = [];
     for (const { label, token, droppedBefore, recording } of launches) {
-      const session = this.newSession(label, token);
+      const session = this.newSession(label, { token, acceptsToken: true });
       let restored = false;
       let recordingProblem: string | undefined;
       if (recording !== undefined && existsSync(recording)) {
@@ -101,6 +108,8 @@ export class Telemetry implements DebugSocketHandler {
         // be empty still (an app writes from its first flush): neither is a problem for a running app.
         if (read.end !== 'cut' && read.end !== 'empty') recordingProblem = read.problem;
       }
+      // Its GOODBYE is in the recording: the run ended while no server listened, and its token with it.
+      if (!session.acceptsToken) session.state = 'ended';
       // What the recording holds is not missed: only what the app dropped after the last flush read here.
       session.adopted = { droppedBefore: restored ? session.appDropped : droppedBefore, restored, recordingProblem };
       ids.push(session.id);
@@ -113,7 +122,7 @@ export class Telemetry implements DebugSocketHandler {
 
   /** Attach mode: connect to a listening shim with its token; its stream becomes a new session. */
   attach(address: string, token: string, label: string): number {
-    const session = this.newSession(label, token);
+    const session = this.newSession(label, { token, acceptsToken: false });
     const socket = attachToShim(address, token, this);
     let failure = 'the app closed the connection before sending its data';
     socket.on('error', (error) => (failure = error.message));
@@ -131,7 +140,7 @@ export class Telemetry implements DebugSocketHandler {
    * stopped; source files missing on this machine are named, and the data still shows.
    */
   async openRecording(path: string, label = basename(path)): Promise<number> {
-    const session = this.newSession(label);
+    const session = this.newSession(label, { acceptsToken: false });
     const problems: string[] = [];
     try {
       const read = await this.readRecording(session, path);
@@ -160,11 +169,12 @@ export class Telemetry implements DebugSocketHandler {
   /**
    * The extension saw a launched process end, with its status (a shell's: 128 + signal when killed). A session
    * still waiting for it will never connect; one without a GOODBYE (killed, or a twistd that kills itself with
-   * the signal that stopped it) gets its exit status from here.
+   * the signal that stopped it) gets its exit status from here. Its token is dead from now on.
    */
   launchEnded(launchId: number, exitCode: number | null, problem?: string): void {
     const session = this.sessions.get(launchId);
     if (!session) return;
+    session.acceptsToken = false;
     session.exitStatus = exitCode ?? undefined;
     this.changed();
     if (session.state !== 'waiting') return;
@@ -187,12 +197,13 @@ export class Telemetry implements DebugSocketHandler {
     return cleared;
   }
 
-  private newSession(label: string, token = randomBytes(24).toString('base64url')): Session {
+  private newSession(label: string, { token = randomBytes(24).toString('base64url'), acceptsToken }: { token?: string; acceptsToken: boolean }): Session {
     const id = this.nextSessionId++;
     const session: Session = {
       id,
       label,
       token,
+      acceptsToken,
       state: 'waiting',
       // An ended session's history goes first when the server's budget is full.
       store: new SessionStore({ budget: this.budget, ended: () => session.state === 'ended' }),
@@ -208,10 +219,15 @@ export class Telemetry implements DebugSocketHandler {
     const key = address ?? kind;
     let socket = this.sockets.get(key);
     if (!socket) {
-      socket = DebugSocket.listen(kind, (token) => this.sessionForToken(token) !== undefined, this, address);
+      socket = DebugSocket.listen(kind, () => this.acceptedTokens(), this, address);
       this.sockets.set(key, socket);
     }
     return socket;
+  }
+
+  /** The tokens a shim may prove on the listening sockets now, oldest launch first. */
+  private acceptedTokens(): string[] {
+    return [...this.sessions.values()].filter((s) => s.acceptsToken).map((s) => s.token);
   }
 
   private sessionForToken(token: string): Session | undefined {
@@ -223,8 +239,10 @@ export class Telemetry implements DebugSocketHandler {
 
   onHello(connection: ShimConnection): void {
     const hello = connection.hello;
-    const session = hello ? this.sessionForToken(hello.token) : undefined;
+    const session = connection.token !== undefined ? this.sessionForToken(connection.token) : undefined;
     if (!hello || !session) return;
+    // Proved in the handshake, then the run ended before this HELLO (a race of milliseconds): not revived.
+    if (session.state === 'ended' && !session.acceptsToken) return;
     session.connection = connection;
     session.state = 'live';
     session.problem = undefined;
@@ -242,7 +260,9 @@ export class Telemetry implements DebugSocketHandler {
 
   private ingestInto(session: Session, frame: Frame): void {
     session.store.ingest(frame);
-    if (frame.type === 'meta') {
+    if (frame.type === 'goodbye') {
+      session.acceptsToken = false; // the app ended: no connection may prove its token again
+    } else if (frame.type === 'meta') {
       const { reactor, twisted } = frame.metadata;
       if (typeof reactor === 'string') session.reactor = reactor;
       if (typeof twisted === 'string') session.twisted = twisted;

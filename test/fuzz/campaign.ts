@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prove, SERVER_LABEL, SHIM_LABEL } from '../../protocol/handshake';
 import { FrameType, HEADER_SIZE, MAGIC, NONCE_BYTES, PREAMBLE_SIZE, StreamDecoder, VERSION } from '../../protocol/wire';
-import type { Probe, Request } from './target';
+import type { Ask, Probe } from './target';
 
 /** A connection, a probe or a recording not answered in this long is a hang (nothing here is a timing test). */
 const HANG_MS = 30_000;
@@ -32,7 +32,7 @@ const HISTORY_MB = 64;
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string): string => {
   const at = args.indexOf(name);
-  return at >= 0 && args[at + 1] !== undefined ? args[at + 1]! : fallback;
+  return at >= 0 && args[at + 1] !== undefined ? args[at + 1] : fallback;
 };
 const TOTAL_FRAMES = Number(option('--frames', '1000000'));
 const SEED = Number(option('--seed', String(Date.now() % 1e9)));
@@ -47,7 +47,7 @@ function rand(): number {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 const int = (n: number): number => Math.floor(rand() * n);
-const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
+const pick = <T>(items: readonly T[]): T => items[int(items.length)];
 const chance = (p: number): boolean => rand() < p;
 function bytes(n: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -88,7 +88,7 @@ const seedFrames = SEED_STREAMS.flatMap(framesOf).filter((f) => !HANDSHAKE_TYPES
 const helloSeeds = seedFrames.filter((f) => f.type === FrameType.hello);
 const bodySeeds = seedFrames.filter((f) => f.type !== FrameType.hello && f.type !== FrameType.goodbye);
 const goodbyeSeeds = seedFrames.filter((f) => f.type === FrameType.goodbye);
-const recordingSeed = SEED_STREAMS[0]!;
+const recordingSeed = SEED_STREAMS[0];
 
 function encode(frame: RawFrame, claimedLength = frame.payload.byteLength): Uint8Array {
   const out = new Uint8Array(HEADER_SIZE + frame.payload.byteLength);
@@ -166,7 +166,7 @@ class Target {
     });
   }
 
-  ask<T>(request: Omit<Request, 'id'>): Promise<T> {
+  ask<T>(request: Ask): Promise<T> {
     const id = this.nextId++;
     return within(
       new Promise<T>((resolve, reject) => {
@@ -199,7 +199,7 @@ interface Ticket {
 function connect(address: string): net.Socket {
   const match = /^tcp:([^:]+):(\d+)$/.exec(address);
   if (!match) throw new Error(`unexpected address ${address}`);
-  return net.connect({ host: match[1]!, port: Number(match[2]) });
+  return net.connect({ host: match[1], port: Number(match[2]) });
 }
 
 /** Writes `data` in pieces of random sizes (one write, 1-byte dribbles, MTU-sized, 64 KiB). */

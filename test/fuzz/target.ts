@@ -17,7 +17,8 @@ import type { ShimConnection } from '../../server/src/debugSocket';
 import { codeLenses, diagnosticsByUri, hover } from '../../server/src/features';
 import { Telemetry } from '../../server/src/telemetry';
 
-export type Request = { id: number; op: 'launch' } | { id: number; op: 'open'; path: string } | { id: number; op: 'probe' };
+export type Ask = { op: 'launch' } | { op: 'open'; path: string } | { op: 'probe' };
+export type Request = Ask & { id: number };
 
 export interface Probe {
   rssBytes: number;

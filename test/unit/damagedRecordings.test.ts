@@ -6,12 +6,12 @@
  */
 import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { FrameType } from '../../protocol/wire';
 import { Telemetry } from '../../server/src/telemetry';
+import { RawPeer } from './shimPeers';
 import { concatBytes, frameBytes, frameSpans, helloFrame, preamble } from './wireBytes';
 
 const RECORDING = join(__dirname, '../../test/fixtures/hotspots/recording.rsrec'); // one real run of the shim
@@ -125,11 +125,15 @@ test('a restarted server adopts every run when one recording is bad, and says wh
   const huge = join(dir, 'adopt-huge.rsrec');
   const damaged = join(dir, 'damaged.rsrec');
   const folder = join(dir, 'a-folder.rsrec');
-  writeFileSync(good, intact);
-  writeFileSync(huge, intact);
+  // Recordings of runs still going: no GOODBYE yet (a run that said GOODBYE has ended, and its token with it).
+  const last = spans[spans.length - 1];
+  assert.equal(last?.type, FrameType.goodbye);
+  const running = intact.subarray(0, last.start);
+  writeFileSync(good, running);
+  writeFileSync(huge, running);
   truncateSync(huge, 2 * GIB + 1);
   // HELLO, then an EVENTS frame whose count promises more than it holds.
-  const hello = helloFrame('token-2');
+  const hello = helloFrame();
   writeFileSync(damaged, concatBytes(preamble(), hello, frameBytes(FrameType.events, Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0))));
   mkdirSync(folder, { recursive: true });
   const address = `unix:${join(dir, 'sock', 'debug.sock')}`;
@@ -148,14 +152,15 @@ test('a restarted server adopts every run when one recording is bad, and says wh
     assert.match(infos[3]?.note ?? '', /could not be read back whole: could not read the recording/);
     // Every app reconnects: the server listens at their address and knows each token.
     for (const [i, id] of ids.entries()) {
-      const socket = net.connect(address.slice('unix:'.length));
-      socket.write(concatBytes(preamble(), helloFrame(`token-${i}`)));
+      const peer = RawPeer.connectUnix(address.slice('unix:'.length));
+      await peer.authenticate(`token-${i}`);
+      peer.socket.write(helloFrame());
       const deadline = Date.now() + 10_000;
       while (telemetry.sessionInfos().find((s) => s.id === id)?.state !== 'live') {
         assert.ok(Date.now() < deadline, `app${i} did not become live`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      socket.destroy();
+      peer.socket.destroy();
     }
   } finally {
     await telemetry.dispose();

@@ -1,4 +1,5 @@
-/** The server's debug socket against the real Python shim over real sockets, and against bad peers. */
+/** The server's debug socket against the real Python shim over real sockets, and against bad peers. Impostors and
+ * replays (what a peer that does not know the token gets): handshake.test.ts. */
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -6,72 +7,22 @@ import { tmpdir } from 'node:os';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  attachToShim,
-  DebugSocket,
-  type DebugSocketHandler,
-  onlyToken,
-  parseTcpAddress,
-  type ShimConnection,
-} from '../../server/src/debugSocket';
-import type { Frame } from '../../protocol/wire';
+import { attachToShim, DebugSocket, onlyToken, parseTcpAddress } from '../../server/src/debugSocket';
+import { encodePreamble, encodeWelcome } from '../../protocol/wire';
+import { blockingApp, Collector, python, root, runShim } from './shimPeers';
 
-const root = join(__dirname, '../..');
-const python = join(root, '.venv/bin/python');
 const TOKEN = 'unit-test-token';
-
-class Collector implements DebugSocketHandler {
-  readonly frames = new Map<number, Frame[]>();
-  readonly closed = new Map<number, string | undefined>();
-  readonly hellos: ShimConnection[] = [];
-  private waiters: (() => void)[] = [];
-  onHello(connection: ShimConnection): void {
-    this.hellos.push(connection);
-    this.frames.set(connection.id, []);
-    this.wake();
-  }
-  onFrame(connection: ShimConnection, frame: Frame): void {
-    this.frames.get(connection.id)?.push(frame);
-  }
-  onClose(connection: ShimConnection, reason?: string): void {
-    this.closed.set(connection.id, reason);
-    this.wake();
-  }
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-  async until(predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error('timed out');
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 100);
-      });
-    }
-  }
-}
-
-function runShim(address: string, token: string, app: string, args: string[] = []): Promise<number | null> {
-  assert.ok(existsSync(python), `${python} is missing: run bash scripts/python-env.sh`);
-  const child = spawn(python, ['-m', 'reactorscope', 'run', '--connect', address, app, ...args], {
-    env: { ...process.env, PYTHONPATH: join(root, 'runtime'), REACTORSCOPE_TOKEN: token },
-    stdio: 'ignore',
-  });
-  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-}
-
-const blockingApp = join(root, 'runtime/tests/apps/blocking_app.py');
-
 for (const kind of ['tcp', 'unix'] as const) {
   test(`a real shim streams to the ${kind} debug socket`, async () => {
     const collector = new Collector();
     const socket = await DebugSocket.listen(kind, onlyToken(TOKEN), collector);
     try {
-      assert.equal(await runShim(socket.address, TOKEN, blockingApp), 0);
+      assert.equal((await runShim(socket.address, TOKEN, blockingApp)).code, 0);
       await collector.until(() => collector.closed.size === 1);
       const [connection] = collector.hellos;
       assert.ok(connection?.hello);
+      assert.equal(connection.token, TOKEN, 'proved in the handshake');
+      assert.ok(!('token' in connection.hello), 'HELLO carries no token');
       assert.equal(collector.closed.get(connection.id), undefined, 'a clean end');
       const frames = collector.frames.get(connection.id) ?? [];
       const names = frames.flatMap((f) => (f.type === 'sites' ? f.sites.map((s) => s.name) : []));
@@ -88,16 +39,21 @@ test('a wrong token is refused, and the app still runs to its end', async () => 
   const collector = new Collector();
   const socket = await DebugSocket.listen('tcp', onlyToken(TOKEN), collector);
   try {
-    assert.equal(await runShim(socket.address, 'not-the-token', blockingApp), 0);
+    const { code, stderr } = await runShim(socket.address, 'not-the-token', blockingApp);
+    assert.equal(code, 0);
     await collector.until(() => collector.closed.size >= 1);
     assert.equal(collector.hellos.length, 0);
-    assert.ok([...collector.closed.values()].every((reason) => reason === 'wrong token'));
+    // The shim found this server's proof was not for its token, and closed without proving its own.
+    assert.ok([...collector.closed.values()].every((reason) => reason === "the peer closed the connection after this server's proof: its token is not one this server accepts"));
+    const lines = stderr.split('\n').filter(Boolean);
+    assert.equal(lines.length, 1, stderr);
+    assert.match(lines[0] ?? '', /^reactorscope: the telemetry server at tcp:127\.0\.0\.1:\d+ did not prove it knows this session's token \(its proof does not match this session's token\)/);
   } finally {
     await socket.close();
   }
 });
 
-test('malformed frames close that connection only, with the rule they broke', async () => {
+test('malformed or out-of-order frames close that connection only, with the rule they broke', async () => {
   const collector = new Collector();
   const socket = await DebugSocket.listen('tcp', onlyToken(TOKEN), collector);
   const { port } = parseTcpAddress(socket.address);
@@ -106,15 +62,21 @@ test('malformed frames close that connection only, with the rule they broke', as
     const fixture = (name: string): Buffer => readFileSync(join(root, 'test/fixtures/wire', `${name}.bin`));
     const attempts: [Buffer, string][] = [
       [fixture('bad-magic'), 'protocol error: stream does not start with the RSCOPE magic'],
-      [fixture('oversized-frame'), 'protocol error: frame of 16777217 bytes is over the 16777216-byte limit'],
-      [fixture('attach'), 'the first frame was ATTACH, not HELLO'],
+      // Before the handshake a frame may carry 4 KiB at most.
+      [fixture('oversized-frame'), 'protocol error: frame of 16777217 bytes is over the 4096-byte limit'],
+      // A version 1 shim: HELLO, with its token, first.
+      [fixture('old-version'), 'protocol error: unsupported protocol version 1 (this reader speaks 2; the shim and the extension must come from the same Reactor Scope release)'],
+      // HELLO before the handshake.
+      [fixture('session'), 'the first frame was HELLO, not CHALLENGE'],
+      // The server's own last word, sent to it first.
+      [Buffer.concat([encodePreamble(), encodeWelcome()]), 'the first frame was WELCOME, not CHALLENGE'],
     ];
     for (const [bytes] of attempts) {
       const raw = net.connect(port, '127.0.0.1');
       raw.on('error', () => undefined);
       raw.end(bytes);
     }
-    assert.equal(await good, 0);
+    assert.equal((await good).code, 0);
     await collector.until(() => collector.closed.size === attempts.length + 1);
     const reasons = [...collector.closed.values()].filter((r) => r !== undefined).sort();
     assert.deepEqual(reasons, attempts.map(([, reason]) => reason).sort());
@@ -126,12 +88,16 @@ test('malformed frames close that connection only, with the rule they broke', as
   }
 });
 
-test('only loopback TCP addresses are accepted', () => {
-  assert.deepEqual(parseTcpAddress('tcp:127.0.0.1:80'), { host: '127.0.0.1', port: 80 });
-  assert.deepEqual(parseTcpAddress('tcp:[::1]:9'), { host: '::1', port: 9 });
-  assert.throws(() => parseTcpAddress('tcp:10.0.0.1:80'), /loopback only/);
-  assert.throws(() => parseTcpAddress('tcp:example.com:80'), /loopback only/);
-  assert.throws(() => parseTcpAddress('udp:1'), /expected tcp/);
+test('the loopback rule holds every address of the shared fixture (runtime/tests/test_units.py reads it too)', () => {
+  const cases = JSON.parse(readFileSync(join(root, 'test/fixtures/addresses.json'), 'utf8')) as {
+    accepted: { address: string; host: string; port: number }[];
+    refused: { address: string; error: string }[];
+  };
+  assert.ok(cases.accepted.length > 3 && cases.refused.length > 10);
+  for (const { address, host, port } of cases.accepted) assert.deepEqual(parseTcpAddress(address), { host, port }, address);
+  for (const { address, error } of cases.refused) {
+    assert.throws(() => parseTcpAddress(address), (e: unknown) => e instanceof Error && e.message.includes(error), address);
+  }
 });
 
 test('attach mode: the server proves the token to a listening shim and reads its stream', async () => {
@@ -150,6 +116,7 @@ test('attach mode: the server proves the token to a listening shim and reads its
     attachToShim(info.address, info.token, collector);
     await collector.until(() => collector.hellos.length === 1 && (collector.frames.get(collector.hellos[0]?.id ?? 0) ?? []).some((f) => f.type === 'events'));
     assert.equal(collector.hellos[0]?.hello?.pid, child.pid);
+    assert.equal(collector.hellos[0]?.token, info.token);
   } finally {
     await exited;
   }
@@ -167,7 +134,7 @@ test('a restarted server takes over its predecessor\'s address, a Unix socket le
   try {
     assert.equal(socket.address, `unix:${path}`);
     assert.equal(statSync(dir).mode & 0o777, 0o700, 'the folder is private again');
-    assert.equal(await runShim(socket.address, TOKEN, blockingApp), 0);
+    assert.equal((await runShim(socket.address, TOKEN, blockingApp)).code, 0);
     await collector.until(() => collector.closed.size === 1);
     assert.equal(collector.hellos.length, 1);
   } finally {

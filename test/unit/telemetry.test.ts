@@ -1,5 +1,12 @@
-/** server/src/telemetry.ts: the timeline's requests over a recorded session (the golden fixture); one history budget. */
+/**
+ * server/src/telemetry.ts: the timeline's requests over a recorded session (the golden fixture); one history
+ * budget; a token's lifetime against the real shim (an ended session's token is refused, also after a server
+ * restart).
+ */
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ShimConnection } from '../../server/src/debugSocket';
@@ -7,6 +14,7 @@ import { SessionStore } from '../../server/src/store/sessionStore';
 import { Telemetry } from '../../server/src/telemetry';
 import { Gauge } from '../../protocol/wire';
 import { goldenRecording, timersAfter } from './frames';
+import { blockingApp, python, root, runShim, tickingApp } from './shimPeers';
 
 const FIXTURE = join(__dirname, '../../test/fixtures/wire/session.bin');
 
@@ -62,7 +70,7 @@ test('historyMemoryMb is one budget for the server: ended sessions give up their
     const connections: ShimConnection[] = [];
     for (let i = 0; i < 5; i++) {
       const ticket = await telemetry.prepareLaunch(`app ${i}`);
-      const connection: ShimConnection = { id: 1_000_000 + i, hello: { ...hello, token: ticket.token } };
+      const connection: ShimConnection = { id: 1_000_000 + i, token: ticket.token, hello };
       telemetry.onHello(connection);
       for (const frame of frames.slice(1)) telemetry.onFrame(connection, frame);
       // The first three end as soon as they have sent everything; the last two stay live.
@@ -89,7 +97,7 @@ test("the app's drop count shows as a lower bound: the app cannot know what the 
   const telemetry = new Telemetry({ slowThresholdMs: 50, historyMemoryMb: 64, socketKind: 'tcp' }, () => undefined);
   try {
     const { token, launchId } = await telemetry.prepareLaunch('app');
-    const connection: ShimConnection = { id: 2_000_000, hello: { ...hello, token } };
+    const connection: ShimConnection = { id: 2_000_000, token, hello };
     telemetry.onHello(connection);
     const dropped = 5757;
     telemetry.onFrame(connection, { type: 'gauges', t: 1, values: [[Gauge.eventsDropped, dropped]] });
@@ -98,5 +106,87 @@ test("the app's drop count shows as a lower bound: the app cannot know what the 
     assert.equal(info?.note, `the app dropped at least ${dropped.toLocaleString('en-US')} callbacks it measured: the telemetry server did not take them in time`);
   } finally {
     await telemetry.dispose();
+  }
+});
+
+// -- a token dies with its session (issue 11, item 2) ----------------------------------------------------------
+
+const settings = { slowThresholdMs: 50, historyMemoryMb: 64, socketKind: 'tcp' } as const;
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('after GOODBYE, a shim proving the ended session\'s token is refused and the session stays as it ended', async () => {
+  const telemetry = new Telemetry(settings, () => undefined);
+  try {
+    const ticket = await telemetry.prepareLaunch('first run');
+    assert.equal((await runShim(ticket.address, ticket.token, blockingApp)).code, 0);
+    const ended = await until('the run to end', () => telemetry.sessionInfos().find((s) => s.id === ticket.launchId && s.state === 'ended'));
+    assert.equal(ended.exitCode, 0);
+    // Someone who learnt the token (it is in no recording now) runs another process with it.
+    const again = await runShim(ticket.address, ticket.token, blockingApp);
+    assert.equal(again.code, 0);
+    assert.match(again.stderr, /did not prove it knows this session's token/);
+    const [session, ...others] = telemetry.sessionInfos();
+    assert.equal(others.length, 0);
+    assert.deepEqual({ pid: session?.pid, state: session?.state, events: session?.eventsStored }, { pid: ended.pid, state: 'ended', events: ended.eventsStored });
+  } finally {
+    await telemetry.dispose();
+  }
+});
+
+test('once the extension saw a launch\'s process end (killed: no GOODBYE), its token is refused', async () => {
+  const telemetry = new Telemetry(settings, () => undefined);
+  const ticket = await telemetry.prepareLaunch('killed');
+  const child = spawn(python, ['-m', 'reactorscope', 'run', '--connect', ticket.address, tickingApp, '30'], {
+    env: { ...process.env, PYTHONPATH: join(root, 'runtime'), REACTORSCOPE_TOKEN: ticket.token },
+    stdio: 'ignore',
+  });
+  try {
+    await until('the app to go live', () => telemetry.sessionInfos().find((s) => s.state === 'live' && s.eventsStored > 0));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    telemetry.launchEnded(ticket.launchId, 137);
+    const killed = await until('the session to end', () => telemetry.sessionInfos().find((s) => s.state === 'ended'));
+    const again = await runShim(ticket.address, ticket.token, blockingApp);
+    assert.match(again.stderr, /did not prove it knows this session's token/);
+    assert.deepEqual(telemetry.sessionInfos().map((s) => [s.pid, s.state]), [[killed.pid, 'ended']]);
+  } finally {
+    child.kill('SIGKILL');
+    await telemetry.dispose();
+  }
+});
+
+test('a restarted server takes a running app back but not one whose recording ends with GOODBYE', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rs-adopt-'));
+  const before = new Telemetry(settings, () => undefined);
+  const running = await before.prepareLaunch('running');
+  const finished = await before.prepareLaunch('finished');
+  const records = { running: join(dir, 'running.rsrec'), finished: join(dir, 'finished.rsrec') };
+  assert.equal((await runShim(finished.address, finished.token, blockingApp, [], ['--record', records.finished])).code, 0);
+  const live = runShim(running.address, running.token, tickingApp, ['6'], ['--record', records.running]);
+  await until('the running app to go live', () => before.sessionInfos().find((s) => s.id === running.launchId && s.state === 'live'));
+  await before.dispose(); // the server dies; the extension hands both launches to the next one
+  const after = new Telemetry(settings, () => undefined);
+  try {
+    const [runningId, finishedId] = await after.adoptLaunches([
+      { label: 'running', address: running.address, token: running.token, droppedBefore: 0, recording: records.running },
+      { label: 'finished', address: finished.address, token: finished.token, droppedBefore: 0, recording: records.finished },
+    ]);
+    assert.equal(after.sessionInfos().find((s) => s.id === finishedId)?.state, 'ended', 'its GOODBYE was read back');
+    await until('the running app to reconnect', () => after.sessionInfos().find((s) => s.id === runningId && s.state === 'live'));
+    const replayed = await runShim(finished.address, finished.token, blockingApp);
+    assert.match(replayed.stderr, /did not prove it knows this session's token/);
+    assert.equal(after.sessionInfos().find((s) => s.id === finishedId)?.state, 'ended', 'not revived');
+    assert.equal((await live).code, 0);
+  } finally {
+    await after.dispose();
   }
 });

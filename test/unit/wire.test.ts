@@ -3,7 +3,20 @@ import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { encodeAttach, type Frame, ProtocolError, StreamDecoder, type StreamError } from '../../protocol/wire';
+import { prove, SERVER_LABEL, SHIM_LABEL } from '../../protocol/handshake';
+import {
+  encodeChallenge,
+  encodePreamble,
+  encodeServerProof,
+  encodeShimProof,
+  encodeWelcome,
+  type Frame,
+  HEADER_SIZE,
+  PREAUTH_MAX_PAYLOAD,
+  ProtocolError,
+  StreamDecoder,
+  type StreamError,
+} from '../../protocol/wire';
 
 const dir = join(__dirname, '../../test/fixtures/wire');
 interface Fixture {
@@ -11,6 +24,9 @@ interface Fixture {
   error?: string;
   /** Where the stream broke: the StreamError's `at`. */
   errorAt?: { offset: number; frame: number };
+  /** The handshake fixture's: the tokens its proofs are of (the shim's first), and the labels. */
+  tokens?: string[];
+  labels?: { server: string; shim: string };
 }
 const fixtures = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
@@ -76,9 +92,38 @@ test('a cut stream keeps every whole frame and reports the unfinished one', () =
   assert.ok(cut.pending > 0);
 });
 
-test('encodeAttach writes the bytes of the attach fixture', () => {
-  const attach = fixtures.find((f) => f.name === 'attach');
-  assert.ok(attach);
-  const token = (attach.description.frames[0]?.body.token as string | undefined) ?? '';
-  assert.deepEqual(encodeAttach(token), attach.bytes);
+const handshake = fixtures.find((f) => f.name === 'handshake');
+const bodyOf = (type: string): Record<string, unknown> => handshake?.description.frames.find((f) => f.type === type)?.body ?? {};
+const bytesOf = (hex: unknown): Buffer => Buffer.from(String(hex), 'hex');
+
+test('the encoders write the bytes of the handshake fixture', () => {
+  assert.ok(handshake);
+  const proofs = (bodyOf('serverProof').proofs as string[]).map(bytesOf);
+  const written = Buffer.concat([
+    encodePreamble(),
+    encodeChallenge(bytesOf(bodyOf('challenge').nonce)),
+    encodeServerProof(bytesOf(bodyOf('serverProof').nonce), proofs),
+    encodeShimProof(bytesOf(bodyOf('shimProof').proof)),
+    encodeWelcome(),
+  ]);
+  assert.deepEqual(new Uint8Array(written), handshake.bytes);
+});
+
+test("the handshake fixture's proofs are this side's proofs (runtime/tests/test_wire.py checks the same bytes)", () => {
+  assert.ok(handshake);
+  const { tokens = [], labels } = handshake.description;
+  assert.deepEqual(labels, { server: SERVER_LABEL, shim: SHIM_LABEL });
+  const shimNonce = bytesOf(bodyOf('challenge').nonce);
+  const serverNonce = bytesOf(bodyOf('serverProof').nonce);
+  const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+  assert.deepEqual(bodyOf('serverProof').proofs, tokens.map((token) => hex(prove(token, SERVER_LABEL, shimNonce, serverNonce))));
+  assert.equal(bodyOf('shimProof').proof, hex(prove(tokens[0] ?? '', SHIM_LABEL, shimNonce, serverNonce)));
+});
+
+test('a frame over the decoder\'s limit is refused as soon as its header is read', () => {
+  const decoder = new StreamDecoder();
+  decoder.maxPayloadBytes = PREAUTH_MAX_PAYLOAD;
+  const header = encodeChallenge(new Uint8Array(32)).subarray(0, HEADER_SIZE);
+  new DataView(header.buffer, header.byteOffset).setUint32(0, PREAUTH_MAX_PAYLOAD + 1, true);
+  assert.throws(() => decoder.feed(Buffer.concat([encodePreamble(), header])), /frame of 4097 bytes is over the 4096-byte limit/);
 });

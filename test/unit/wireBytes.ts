@@ -73,7 +73,8 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 }
 
 /** A HELLO frame with `token` (pid 1, origin 0, empty metadata). */
-export function helloFrame(token: string): Uint8Array {
+/** A version 2 HELLO (no token: the handshake proved it): pid 1, origin 0, metadata `{}`. */
+export function helloFrame(): Uint8Array {
   const encode = (text: string): Uint8Array => {
     const bytes = new TextEncoder().encode(text);
     const out = new Uint8Array(4 + bytes.byteLength);
@@ -83,7 +84,7 @@ export function helloFrame(token: string): Uint8Array {
   };
   const fixed = new Uint8Array(12);
   new DataView(fixed.buffer).setUint32(0, 1, true);
-  return frameBytes(FrameType.hello, concatBytes(encode(token), fixed, encode('{}')));
+  return frameBytes(FrameType.hello, concatBytes(fixed, encode('{}')));
 }
 
 /** Where each frame of a whole stream lies, and its type, read from the headers alone. */

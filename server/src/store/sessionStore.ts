@@ -828,7 +828,7 @@ export class SessionStore implements BudgetMember {
     this.lastFrameAt = now;
     switch (frame.type) {
       case 'hello':
-        // Again after a reconnect, for the same process: what is stored goes on. The token is not kept.
+        // Again after a reconnect, for the same process: what is stored goes on.
         this.pid = frame.pid;
         this.originWallNs = frame.originWallNs;
         this.metadata = { ...this.metadata, ...frame.metadata };
@@ -859,8 +859,11 @@ export class SessionStore implements BudgetMember {
       case 'goodbye':
         this.goodbye = { exitCode: frame.exitCode, reason: frame.reason };
         break;
-      case 'attach':
-        break; // the server sends ATTACH; a shim never does
+      case 'challenge':
+      case 'serverProof':
+      case 'shimProof':
+      case 'welcome':
+        break; // the handshake's: debugSocket.ts takes them, and a recording has none
     }
     this.budget.settle(this);
   }

@@ -135,9 +135,10 @@ describe('faults', () => {
     const status = await new Promise<number | null>((resolve) => intruder.on('exit', (code) => resolve(code)));
     assert.equal(status, 0, stderr);
     assert.match(stdout, /^ticks \d+\n$/, 'its own output, unchanged');
-    const refusals = stderr.split('\n').filter((line) => line.includes('closed the connection as soon as it read the token'));
+    const refusals = stderr.split('\n').filter((line) => line.includes("did not prove it knows this session's token"));
     assert.equal(refusals.length, 1, stderr);
-    assert.match(refusals[0] ?? '', /^reactorscope: the telemetry server at tcp:127\.0\.0\.1:\d+ closed the connection as soon as it read the token: is REACTORSCOPE_TOKEN this session's\?/);
+    assert.match(refusals[0] ?? '', /^reactorscope: the telemetry server at tcp:127\.0\.0\.1:\d+ did not prove it knows this session's token \(its proof does not match this session's token\), so it was sent nothing but a nonce/);
+    assert.ok(!stderr.includes(run.ticket.token), 'no secret in the message');
     const sessions = await api.sessions();
     assert.ok(!sessions.some((s) => s.pid === intruder.pid), 'no session for a wrong token');
     assert.equal(sessions.find((s) => s.id === live.id)?.state, 'live', 'the right one goes on');

@@ -57,6 +57,8 @@ export class Telemetry implements DebugSocketHandler {
   /** By kind (new launches) or by address (launches taken over from a previous server). */
   private readonly sockets = new Map<string, Promise<DebugSocket>>();
   private nextSessionId = 1;
+  /** Ended sessions forgotten whole to keep within the budget. */
+  forgotten = 0;
   private changeTimer: NodeJS.Timeout | undefined;
   /** historyMemoryMb, once for the server: every session's store shares it (store/historyBudget.ts). */
   private readonly budget: HistoryBudget;
@@ -66,7 +68,7 @@ export class Telemetry implements DebugSocketHandler {
     /** Called (throttled) when sessions or their data changed. */
     private readonly onChange: (sessions: number) => void,
   ) {
-    this.budget = new HistoryBudget(settings.historyMemoryMb * BYTES_PER_MB);
+    this.budget = new HistoryBudget(settings.historyMemoryMb * BYTES_PER_MB, () => this.forgetOldestEnded());
   }
 
   updateSettings(settings: ServerSettings): void {
@@ -188,13 +190,33 @@ export class Telemetry implements DebugSocketHandler {
     let cleared = 0;
     for (const [id, session] of this.sessions) {
       if (session.state === 'ended') {
-        this.sessions.delete(id);
-        session.store.dispose();
+        this.forget(id, session);
         cleared++;
       }
     }
     this.changed();
     return cleared;
+  }
+
+  /**
+   * With every session's history given up and the budget still over (the figures and stall stacks of very many
+   * ended runs), the oldest ended session goes whole, as Clear would take it; true if there was one.
+   */
+  private forgetOldestEnded(): boolean {
+    for (const [id, session] of this.sessions) {
+      if (session.state !== 'ended') continue;
+      this.forget(id, session);
+      this.forgotten++;
+      this.changed();
+      return true;
+    }
+    return false;
+  }
+
+  private forget(id: number, session: Session): void {
+    this.sessions.delete(id);
+    for (const [connection, owner] of this.byConnection) if (owner === session) this.byConnection.delete(connection);
+    session.store.dispose();
   }
 
   private newSession(label: string, { token = randomBytes(24).toString('base64url'), acceptsToken }: { token?: string; acceptsToken: boolean }): Session {

@@ -91,6 +91,42 @@ test('historyMemoryMb is one budget for the server: ended sessions give up their
   }
 });
 
+test('beyond every history, the oldest ended sessions are forgotten whole to keep the server within its budget', async () => {
+  const frames = goldenRecording();
+  const hello = frames[0];
+  assert.equal(hello.type, 'hello');
+  // What one session holds with its history, and what it keeps once its history is gone (figures, stacks).
+  const one = new SessionStore({ memoryCapBytes: Number.MAX_SAFE_INTEGER });
+  for (const frame of frames) one.ingest(frame);
+  const liveMb = one.estimateMemoryBytes() / (1024 * 1024);
+  while (one.oldestChunkAge(false) !== undefined) one.dropOldestChunk();
+  const keptMb = one.estimateMemoryBytes() / (1024 * 1024);
+  const runs = 40;
+  const historyMemoryMb = Math.ceil(liveMb + 10 * keptMb); // the live one and about ten ended ones fit, not forty
+  const telemetry = new Telemetry({ slowThresholdMs: 50, historyMemoryMb, socketKind: 'tcp' }, () => undefined);
+  try {
+    const live = await telemetry.prepareLaunch('still running');
+    const liveConnection: ShimConnection = { id: 3_000_000, token: live.token, hello };
+    telemetry.onHello(liveConnection);
+    const ended: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const ticket = await telemetry.prepareLaunch(`run ${i}`);
+      const connection: ShimConnection = { id: 3_000_001 + i, token: ticket.token, hello };
+      telemetry.onHello(connection);
+      for (const frame of frames.slice(1)) telemetry.onFrame(connection, frame);
+      telemetry.onClose(connection);
+      ended.push(ticket.launchId);
+    }
+    const left = telemetry.sessionInfos().map((s) => s.id);
+    assert.ok(left.includes(live.launchId), 'a live session is never forgotten');
+    const keptEnded = ended.filter((id) => left.includes(id));
+    assert.ok(keptEnded.length < runs && telemetry.forgotten === runs - keptEnded.length, `${keptEnded.length} of ${runs} ended sessions kept`);
+    assert.deepEqual(keptEnded, ended.slice(runs - keptEnded.length), 'the oldest went first');
+  } finally {
+    await telemetry.dispose();
+  }
+});
+
 test("the app's drop count shows as a lower bound: the app cannot know what the server's kernel took and never read", async () => {
   const [hello] = goldenRecording();
   assert.equal(hello.type, 'hello');

@@ -5,9 +5,10 @@
  * Each SessionStore is a member and says what it holds (its estimateMemoryBytes()) after every frame. While the
  * total is over the budget, the oldest chunk of history goes, the sessions that ended first: an ended session's
  * chunks, oldest first, down to none; then a live (or waiting) session's, oldest first, never the chunk it is
- * filling. What is not history (statistics, stall stacks, gauge series) is counted but never dropped, so with
- * every history gone the total can stay over. A member counts the events it drops (SessionStore.droppedEvents);
- * the server's note and the timeline say so.
+ * filling. What is not history (statistics, stall stacks, gauge series) is counted and never dropped from a
+ * session that stays; with every history gone and the total still over, `evict` is asked to forget a whole ended
+ * session (the server forgets the oldest, as Clear would), until the total fits or none is left. A member counts
+ * the events it drops (SessionStore.droppedEvents); the server's note and the timeline say so.
  */
 
 export interface BudgetMember {
@@ -33,7 +34,14 @@ export class HistoryBudget {
   private total = 0;
   private ages = 0;
 
-  constructor(private capBytes: number) {}
+  /**
+   * `evict`: forgets one whole ended session (which leaves the budget), true if there was one. Without it, what
+   * is not history can keep the total over the cap.
+   */
+  constructor(
+    private capBytes: number,
+    private readonly evict?: () => boolean,
+  ) {}
 
   /** What every member holds together, as each last said. */
   get totalBytes(): number {
@@ -90,7 +98,10 @@ export class HistoryBudget {
   private enforce(filling: BudgetMember | undefined): void {
     while (this.total > this.capBytes) {
       const victim = this.oldest(filling);
-      if (!victim) return;
+      if (!victim) {
+        if (this.evict?.()) continue;
+        return;
+      }
       victim.dropOldestChunk();
       this.measure(victim);
     }

@@ -59,7 +59,9 @@ describe('run an app from the editor', () => {
       assert.match(lenses[0]?.command?.title ?? '', /^1 call · p50 2\d\d ms · p99 2\d\d ms · max 2\d\d ms$/);
 
       const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(handlerLine - 1, 4));
-      const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+      const markdown = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+      // App names are Markdown-escaped (protocol/appText.ts): read the text as it renders.
+      const text = markdown.replace(/\\([!-/:-@[-`{-~])/g, '$1');
       assert.match(text, /\*\*slow_handler\*\* on the reactor \(slow\)/);
       assert.match(text, new RegExp(`line ${blockingLine} \\(slow_handler\\)`));
 

@@ -1,6 +1,6 @@
 // `npm test`: installs what is missing, then runs every suite and ends with one line
 // `N passed, N failed` summing them all; exits non-zero on any failure.
-//   checks        eslint, tsc --noEmit, the esbuild bundle (one check each)
+//   checks        eslint, tsc --noEmit, ruff and mypy over the runtime, the esbuild bundle (one check each)
 //   unit          TypeScript unit tests on node:test
 //   fuzz          a million frames of random, mutated, cut and oversized input through the server's socket
 //                 and its recording reader (test/fuzz/campaign.ts): no crash, no hang, bounded memory
@@ -95,6 +95,10 @@ const tsc = join(root, 'node_modules/.bin/tsc');
 if (wanted('checks')) {
   check('eslint', eslint, ['.']);
   check('tsc --noEmit', tsc, ['--noEmit', '-p', '.']);
+  // The runtime, as the TypeScript is: ruff (errors and likely bugs) and mypy, configured in runtime/pyproject.toml.
+  const venvPython = join(root, '.venv/bin/python');
+  check('ruff (runtime)', venvPython, ['-m', 'ruff', 'check', '.'], { cwd: join(root, 'runtime') });
+  check('mypy (runtime)', venvPython, ['-m', 'mypy'], { cwd: join(root, 'runtime') });
 }
 const built = check('build', process.execPath, ['scripts/build.mjs']);
 

@@ -128,7 +128,8 @@ class AppCode:
             return self._callable_code(f.__func__, depth + 1)
         if isinstance(f, type):
             return None  # a class: its __init__ is not what the caller reads as "the handler"
-        call = getattr(type(f), "__call__", None)  # read on the type: an instance's __getattr__ never runs
+        # Read on the type: an instance's __getattr__ never runs (callable() would not give the function).
+        call = getattr(type(f), "__call__", None)  # noqa: B004
         if isinstance(call, FunctionType):
             return self._callable_code(call, depth + 1)
         return None

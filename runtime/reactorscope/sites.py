@@ -77,7 +77,7 @@ class SiteTable:
             inner = getattr(f, "f", None)
             if inner is not None and callable(inner) and inner is not f:
                 return self._slow_callable(inner, depth + 1)
-            call = getattr(type(f), "__call__", None)
+            call = getattr(type(f), "__call__", None)  # noqa: B004 (the type's function, for its code)
             code = getattr(call, "__code__", None)
             if isinstance(code, CodeType):
                 return self.code(code, getattr(call, "__qualname__", None))

@@ -68,6 +68,6 @@ def fixtures():
 if __name__ == "__main__":
     if sys.argv[1:] != ["--write"]:
         sys.exit("usage: wire_fixtures.py --write")
-    for name, description, bin_path in fixtures():
+    for _name, description, bin_path in fixtures():
         bin_path.write_bytes(encode_fixture(description))
         print(f"wrote {bin_path.relative_to(FIXTURES.parents[2])}")

@@ -55,6 +55,13 @@ export namespace PrepareLaunchRequest {
   export const type = new RequestType<{ label: string }, LaunchTicket, void>(method);
 }
 
+/**
+ * The clauses a session's note can have: the app dropped callbacks; the telemetry server restarted and waits for
+ * the app, or took it back; its run's recording could not be read back whole; the oldest history left the
+ * timeline to keep within the server's budget.
+ */
+export type NoteKind = 'appDropped' | 'restartWaiting' | 'reconnected' | 'recordingUnread' | 'historyTrimmed';
+
 /** One instrumented process, live or ended. */
 export interface SessionInfo {
   id: number;
@@ -73,6 +80,8 @@ export interface SessionInfo {
   appDroppedEvents: number;
   /** What the user should know about the data: callbacks the app dropped, a reconnection and what it missed. */
   note: string | undefined;
+  /** What the note is about, one kind per clause (its figures change while the kinds say whether it is news). */
+  noteKinds: NoteKind[];
   /** Loop lag of the latest sample and the share of the latest window the reactor was busy. */
   lagMs: number | undefined;
   utilization: number | undefined;

@@ -11,8 +11,8 @@ export function registerNotices(context: vscode.ExtensionContext, model: Telemet
   context.subscriptions.push(
     model.onDidChange(() => {
       for (const session of model.sessions) {
-        // One message per session and kind of note (the figures in it keep changing).
-        const key = `${session.id}:${session.note?.replace(/[\d,]+/g, '#')}`;
+        // One message per session and kinds of note (the figures in it keep changing; the kinds say what is new).
+        const key = `${session.id}:${session.noteKinds.join('+')}`;
         if (!session.note || told.has(key)) continue;
         told.add(key);
         // The label may be the app's own (an attached app's argv[0]): no link in it may become one.

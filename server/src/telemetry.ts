@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { droppedAtLeast, formatCount } from '../../protocol/format';
 import { descriptionOf } from '../../protocol/userCode';
-import type { AdoptedLaunch, CallbackSource, HotspotInfo, LaunchTicket, ServerSettings, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
+import type { AdoptedLaunch, CallbackSource, HotspotInfo, LaunchTicket, NoteKind, ServerSettings, SessionInfo, TimelineData, TimelineParams } from '../../protocol/lsp';
 import { jsonify } from '../../protocol/timeline';
 import { type Frame, Gauge } from '../../protocol/wire';
 import { attachToShim, DebugSocket, type DebugSocketHandler, sameToken, type ShimConnection, type SocketKind } from './debugSocket';
@@ -313,6 +313,7 @@ export class Telemetry implements DebugSocketHandler {
   sessionInfos(): SessionInfo[] {
     return [...this.sessions.values()].map((s) => {
       const summary = s.store.summary();
+      const { note, kinds } = noteOf(s);
       return {
         id: s.id,
         label: s.label,
@@ -325,7 +326,8 @@ export class Telemetry implements DebugSocketHandler {
         eventsStored: summary.eventsStored,
         droppedEvents: summary.droppedEvents,
         appDroppedEvents: s.appDropped,
-        note: noteOf(s),
+        note,
+        noteKinds: kinds,
         lagMs: s.lagMs,
         utilization: s.utilization,
         userCode: descriptionOf(summary.metadata.userCode),
@@ -409,14 +411,18 @@ export class Telemetry implements DebugSocketHandler {
   }
 }
 
-/** What a session's user should know about its data, in one line; undefined when all is well. */
-function noteOf(session: Session): string | undefined {
+/** What a session's user should know about its data, in one line (undefined when all is well), and its kinds. */
+function noteOf(session: Session): { note: string | undefined; kinds: NoteKind[] } {
   const notes: string[] = [];
+  const kinds: NoteKind[] = [];
   if (session.adopted) {
     const { restored, droppedBefore, recordingProblem } = session.adopted;
     // Why the history before the restart is not all here, and what the user can do about it.
     const recording = recordingProblem ? `; the run's recording could not be read back whole: ${recordingProblem}` : '';
-    if (session.state === 'waiting') return `the telemetry server restarted: waiting for the app to reconnect${recording}`;
+    if (recordingProblem) kinds.push('recordingUnread');
+    if (session.state === 'waiting') {
+      return { note: `the telemetry server restarted: waiting for the app to reconnect${recording}`, kinds: ['restartWaiting', ...kinds] };
+    }
     const missed = Math.max(0, session.appDropped - droppedBefore);
     const history = restored
       ? 'the history before it was read back from the run\'s recording'
@@ -424,12 +430,15 @@ function noteOf(session: Session): string | undefined {
         ? 'the history before it is missing'
         : 'the history before it is in the run\'s recording';
     notes.push(`reconnected after the telemetry server restarted (${history}); ${droppedAtLeast(missed)} measured in between were dropped${recording}`);
+    kinds.unshift('reconnected');
   } else if (session.appDropped > 0) {
     notes.push(`the app dropped ${droppedAtLeast(session.appDropped)} it measured: the telemetry server did not take them in time`);
+    kinds.push('appDropped');
   }
   const trimmed = session.store.droppedEvents;
   if (trimmed > 0) {
     notes.push(`the oldest ${formatCount(trimmed)} callbacks left the timeline to keep all sessions within reactorscope.historyMemoryMb (the figures still count them)`);
+    kinds.push('historyTrimmed');
   }
-  return notes.length ? notes.join('; ') : undefined;
+  return { note: notes.length ? notes.join('; ') : undefined, kinds };
 }

@@ -147,6 +147,7 @@ test('a restarted server adopts every run when one recording is bad, and says wh
     const infos = ids.map((id) => telemetry.sessionInfos().find((s) => s.id === id));
     assert.equal(infos[0]?.eventsStored, totalEvents, 'the good recording is read back whole');
     assert.doesNotMatch(infos[0]?.note ?? '', /could not be read back/);
+    assert.deepEqual(infos.map((s) => s?.noteKinds), [['restartWaiting'], ['restartWaiting', 'recordingUnread'], ['restartWaiting', 'recordingUnread'], ['restartWaiting', 'recordingUnread']]);
     assert.match(infos[1]?.note ?? '', /could not be read back whole: the recording is damaged at byte/);
     assert.match(infos[2]?.note ?? '', new RegExp(`could not be read back whole: the recording is damaged at byte ${8 + hello.byteLength}, in frame 2`));
     assert.match(infos[3]?.note ?? '', /could not be read back whole: could not read the recording/);

@@ -85,6 +85,8 @@ test('historyMemoryMb is one budget for the server: ended sessions give up their
     assert.ok((first?.droppedEvents ?? 0) > 0, `the first session to end lost its oldest history: ${JSON.stringify(infos.map((s) => s?.droppedEvents))}`);
     assert.ok((first?.droppedEvents ?? 0) >= (second?.droppedEvents ?? 0) && (second?.droppedEvents ?? 0) >= (third?.droppedEvents ?? 0), 'oldest first');
     assert.match(first?.note ?? '', /the oldest [\d,]+ callbacks left the timeline to keep all sessions within reactorscope\.historyMemoryMb/);
+    assert.deepEqual(first?.noteKinds, ['historyTrimmed']);
+    for (const s of live) assert.deepEqual(s?.noteKinds, []);
     for (const s of infos) assert.equal((s?.eventsStored ?? 0) + (s?.droppedEvents ?? 0), fed);
   } finally {
     await telemetry.dispose();
@@ -140,6 +142,7 @@ test("the app's drop count shows as a lower bound: the app cannot know what the 
     const info = telemetry.sessionInfos().find((s) => s.id === launchId);
     assert.equal(info?.appDroppedEvents, dropped);
     assert.equal(info?.note, `the app dropped at least ${dropped.toLocaleString('en-US')} callbacks it measured: the telemetry server did not take them in time`);
+    assert.deepEqual(info?.noteKinds, ['appDropped'], 'the kind, for the extension to tell news from a changed figure');
   } finally {
     await telemetry.dispose();
   }

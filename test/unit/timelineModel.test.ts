@@ -28,7 +28,7 @@ const FILE = '/srv/app/site.py';
 function session(id: number, overrides: Partial<SessionInfo> = {}): SessionInfo {
   return {
     id, label: `app${id}.py`, pid: 1000 + id, state: 'ended', reactor: 'EPollReactor', twisted: '26.10.0', exitCode: 0,
-    problem: undefined, eventsStored: 0, droppedEvents: 0, appDroppedEvents: 0, note: undefined, lagMs: undefined, utilization: undefined, ...overrides,
+    problem: undefined, eventsStored: 0, droppedEvents: 0, appDroppedEvents: 0, note: undefined, noteKinds: [], lagMs: undefined, utilization: undefined, ...overrides,
   };
 }
 

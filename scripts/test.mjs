@@ -125,7 +125,9 @@ if (wanted('python')) {
   ];
   for (const [name, python, tag] of pythons) {
     const xml = join(resultsDir, `pytest-${tag}.xml`);
-    suite(name, python, ['-m', 'pytest', `--junitxml=${xml}`], () => junitCounts(xml), { cwd: join(root, 'runtime') });
+    // The run says which Twisted it means to test; runtime/tests/test_environment.py checks it is that one.
+    suite(name, python, ['-m', 'pytest', `--junitxml=${xml}`], () => junitCounts(xml),
+      { cwd: join(root, 'runtime'), env: { ...process.env, REACTORSCOPE_EXPECT_TWISTED: tag } });
   }
 }
 

@@ -12,7 +12,8 @@
 //
 // While a browser runs, a loopback "browser probe" answers GET /webviews with the [data-testid] texts of
 // every webview frame, so tests inside the extension host can read what a panel really rendered,
-// GET /sidebar-tree the rows of the side bar's tree (GET /click-sidebar-row?index= clicks one), GET /click and
+// GET /sidebar-tree the rows of the side bar's tree (GET /click-sidebar-row?index= clicks one), GET /editor-text
+// the text of the editor area, GET /click and
 // /press click or press keys in a webview,
 // and GET /screenshot?name= saves a picture. It evaluates no code it receives. Its URL
 // reaches the extension host as REACTORSCOPE_BROWSER_PROBE.
@@ -198,6 +199,17 @@ function readSidebarTree(page) {
   );
 }
 
+/**
+ * GET /editor-text: the text the editor area shows now (the active editor group's, whitespace collapsed), as the
+ * user reads it: a walkthrough's titles, say. A fixed query: nothing received is evaluated.
+ */
+function readEditorText(page) {
+  return page.evaluate(() => {
+    const group = document.querySelector('.part.editor .editor-group-container.active') ?? document.querySelector('.part.editor');
+    return { text: (group?.textContent ?? '').replace(/\s+/g, ' ').trim().slice(0, 50_000) };
+  });
+}
+
 /** The frame holding a webview's `[data-testid=TESTID]` element, and that element's box on the page. */
 async function webviewElement(page, testid) {
   for (const frame of page.frames()) {
@@ -275,6 +287,10 @@ async function startBrowserProbe(page) {
     }
     if (request.method === 'GET' && request.url === '/sidebar-tree') {
       json(readSidebarTree(page));
+      return;
+    }
+    if (request.method === 'GET' && request.url === '/editor-text') {
+      json(readEditorText(page));
       return;
     }
     if (request.method !== 'GET' || request.url !== '/webviews') {

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { activated, EXTENSION_ID, manifest, screenshot, waitFor } from './helpers';
+import { activated, editorText, EXTENSION_ID, manifest, screenshot, waitFor } from './helpers';
 
 describe('commands', () => {
   it('registers exactly the commands package.json declares', async () => {
@@ -22,6 +22,15 @@ describe('walkthrough', () => {
     await vscode.commands.executeCommand('workbench.action.openWalkthrough', `${EXTENSION_ID}#firstRun`, false);
     const tab = await waitFor('the Welcome page', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label === 'Welcome'));
     assert.ok(tab.isActive);
+    // Ours, as the browser shows it: its title and every step's, from package.json.
+    const walkthrough = manifest().contributes.walkthroughs?.find((w) => w.id === 'firstRun');
+    assert.ok(walkthrough && walkthrough.steps.length > 0);
+    const expected = [walkthrough.title, ...walkthrough.steps.map((step) => step.title)];
+    const shown = await waitFor('the walkthrough and its steps on the page', async () => {
+      const text = await editorText();
+      return expected.every((title) => text.includes(title)) ? text : undefined;
+    });
+    assert.ok(shown.includes(walkthrough.title));
     await new Promise((resolve) => setTimeout(resolve, 3000)); // let the step's media paint
     await screenshot('walkthrough');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');

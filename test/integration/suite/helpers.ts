@@ -9,7 +9,11 @@ export const EXTENSION_ID = 'reactorscope.reactorscope';
 /** The parts of package.json the tests read. */
 export interface Manifest {
   version: string;
-  contributes: { commands: { command: string; title: string }[]; views?: Record<string, { id: string }[]> };
+  contributes: {
+    commands: { command: string; title: string }[];
+    views?: Record<string, { id: string }[]>;
+    walkthroughs?: { id: string; title: string; steps: { id: string; title: string }[] }[];
+  };
 }
 
 export function extension(): vscode.Extension<ReactorScopeApi> {
@@ -106,6 +110,11 @@ export async function sidebarTree(): Promise<{ text: string; level: number }[]> 
   const response = await fetch(`${probe}/sidebar-tree`);
   if (!response.ok) throw new Error(`browser probe answered ${response.status}`);
   return (await response.json()) as { text: string; level: number }[];
+}
+
+/** The text the editor area shows now (the active group), read in the browser. */
+export async function editorText(): Promise<string> {
+  return (await probe<{ text: string }>('/editor-text')).text;
 }
 
 /** Waits until the newest session has ended (and has `label`, when given), and returns it. */

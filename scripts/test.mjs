@@ -9,14 +9,19 @@
 //                 one pass per test with the same outcome, one failure per test whose outcome differs
 //   integration   Mocha inside a real VS Code extension host (code-server + headless Chromium)
 //   demo          `npm run demo`'s code-server path, stopping after its check that the extension is active
-// `npm test -- unit python` runs only the named groups (setup and build still run).
+// `npm test -- unit python` runs only the named groups (setup and build still run); `--grep PATTERN` runs only
+// the host tests whose title matches.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const resultsDir = join(root, 'dist-test', 'results');
-const groups = process.argv.slice(2);
+// `--grep PATTERN` (integration only): the host tests whose title matches; the filter comes from here only.
+const argv = process.argv.slice(2);
+const grepAt = argv.indexOf('--grep');
+const grep = grepAt >= 0 ? argv[grepAt + 1] : undefined;
+const groups = grepAt >= 0 ? [...argv.slice(0, grepAt), ...argv.slice(grepAt + 2)] : argv;
 const GROUPS = ['checks', 'unit', 'fuzz', 'python', 'trial', 'integration', 'demo'];
 const unknown = groups.filter((group) => !GROUPS.includes(group));
 if (unknown.length) {
@@ -145,7 +150,7 @@ if (wanted('trial')) {
 
 if (built && wanted('integration')) {
   const json = join(resultsDir, 'integration.json');
-  suite('integration (VS Code host)', process.execPath, ['dist-test/integration/runTest.js', json], () =>
+  suite('integration (VS Code host)', process.execPath, ['dist-test/integration/runTest.js', json, ...(grep ? ['--grep', grep] : [])], () =>
     existsSync(json) ? jsonCounts(json) : undefined);
 }
 

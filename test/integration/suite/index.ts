@@ -7,8 +7,9 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function run(): Promise<void> {
-  // REACTORSCOPE_TEST_GREP runs only the tests whose title matches, while working on them.
+  // Only the tests whose title matches, while working on them: runTest.js's --grep sets it (empty: all of them).
   const grep = process.env.REACTORSCOPE_TEST_GREP;
+  if (grep) console.log(`running only the tests whose title matches ${JSON.stringify(grep)}`);
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000, reporter: 'spec', ...(grep ? { grep } : {}) });
   for (const file of readdirSync(__dirname)) if (file.endsWith('.test.js')) mocha.addFile(join(__dirname, file));
   return new Promise((resolve, reject) => {

@@ -15,9 +15,13 @@ export function run(): Promise<void> {
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => {
       const resultsFile = process.env.REACTORSCOPE_TEST_RESULTS;
-      const { passes, failures: failed, pending } = runner.stats ?? { passes: 0, failures, pending: 0 };
+      const { passes, failures: failedHooksAndTests, pending } = runner.stats ?? { passes: 0, failures, pending: 0 };
+      // A failing `before` hook skips its tests without failing them: every test that did not run counts as failed.
+      const notRun = Math.max(0, runner.total - passes - pending - failedHooksAndTests);
+      if (notRun > 0) console.error(`${notRun} integration test(s) did not run (a hook before them failed): counted as failed`);
+      const failed = failedHooksAndTests + notRun;
       if (resultsFile) writeFileSync(resultsFile, JSON.stringify({ passed: passes, failed, skipped: pending }));
-      if (failures > 0) reject(new Error(`${failures} integration test(s) failed`));
+      if (failed > 0) reject(new Error(`${failed} integration test(s) failed or did not run`));
       else resolve();
     });
   });

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { HotspotInfo, SessionInfo } from '../../../protocol/lsp';
@@ -110,6 +111,23 @@ export async function sidebarTree(): Promise<{ text: string; level: number }[]> 
   const response = await fetch(`${probe}/sidebar-tree`);
   if (!response.ok) throw new Error(`browser probe answered ${response.status}`);
   return (await response.json()) as { text: string; level: number }[];
+}
+
+/**
+ * The millisecond figures of `text` matched by `pattern` (its groups), each checked to be at least `atLeastMs`:
+ * a callback that slept that long cannot have taken less, while a loaded machine may make it take much more.
+ */
+export function msAtLeast(text: string, pattern: RegExp, atLeastMs: number): number[] {
+  const match = pattern.exec(text);
+  assert.ok(match, `${JSON.stringify(text)} does not match ${String(pattern)}`);
+  const figures = match.slice(1).map(Number);
+  for (const ms of figures) assert.ok(ms >= atLeastMs, `${ms} ms in ${JSON.stringify(text)}: less than the ${atLeastMs} ms slept`);
+  return figures;
+}
+
+/** The Twisted version an interpreter imports, asked of it (what a session on it must report). */
+export function twistedVersionOf(python: string): string {
+  return execFileSync(python, ['-c', 'import twisted; print(twisted.__version__)'], { encoding: 'utf8' }).trim();
 }
 
 /** The text the editor area shows now (the active group), read in the browser. */

@@ -1,15 +1,15 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { activated, extension, lineOf, newestEndedSession, screenshot, sidebarTree, waitFor } from './helpers';
+import { activated, extension, lineOf, msAtLeast, newestEndedSession, screenshot, sidebarTree, twistedVersionOf, waitFor } from './helpers';
 
-const interpreters: [string, (root: string) => string, RegExp][] = [
-  ['the newest Twisted (.venv)', (root) => path.join(root, '.venv/bin/python'), /^2[6-9]\./],
-  ["Debian's Twisted 22.4", () => '/usr/bin/python3', /^22\.4\./],
+const interpreters: [string, (root: string) => string][] = [
+  ['the newest Twisted (.venv)', (root) => path.join(root, '.venv/bin/python')],
+  ["Debian's Twisted 22.4", () => '/usr/bin/python3'],
 ];
 
 describe('run an app from the editor', () => {
-  for (const [name, interpreter, twistedVersion] of interpreters) {
+  for (const [name, interpreter] of interpreters) {
     it(`shows the slow handler and its blocking line, on ${name}`, async function () {
       this.timeout(90_000);
       const api = await activated();
@@ -26,7 +26,7 @@ describe('run an app from the editor', () => {
       const session = await newestEndedSession(api, 'stall_once.py');
       assert.equal(session.exitCode, 0);
       assert.equal(session.reactor, 'EPollReactor');
-      assert.match(session.twisted ?? '', twistedVersion);
+      assert.equal(session.twisted, twistedVersionOf(interpreter(extension().extensionPath)), 'the session ran on that interpreter');
       assert.equal(session.problem, undefined);
       assert.ok(session.eventsStored > 10 && session.droppedEvents === 0);
 
@@ -46,7 +46,7 @@ describe('run an app from the editor', () => {
       });
       const warning = diagnostics.find((d) => d.severity === vscode.DiagnosticSeverity.Warning);
       assert.equal(warning?.range.start.line, handlerLine - 1, 'the warning sits on the handler');
-      assert.match(warning?.message ?? '', /^slow_handler blocked the reactor: max 2\d\d(\.\d)? ms/);
+      msAtLeast(warning?.message ?? '', /^slow_handler blocked the reactor: max (\d+(?:\.\d)?) ms/, 200);
       const info = diagnostics.find((d) => d.severity === vscode.DiagnosticSeverity.Information);
       assert.equal(info?.range.start.line, blockingLine - 1, 'the information sits on the blocking line');
       assert.ok(!diagnostics.some((d) => d.range.start.line === lineOf(file, 'def fast_handler') - 1), 'fast_handler is not slow');
@@ -56,7 +56,7 @@ describe('run an app from the editor', () => {
         const over = all.filter((l) => l.range.start.line === handlerLine - 1 && l.command?.title);
         return over.length ? over : undefined;
       });
-      assert.match(lenses[0]?.command?.title ?? '', /^1 call · p50 2\d\d ms · p99 2\d\d ms · max 2\d\d ms$/);
+      msAtLeast(lenses[0]?.command?.title ?? '', /^1 call · p50 \d+ ms · p99 \d+ ms · max (\d+) ms$/, 200);
 
       const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(handlerLine - 1, 4));
       const markdown = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
@@ -79,7 +79,7 @@ describe('run an app from the editor', () => {
       // The row's text is the label then the description, with no space between them in the DOM.
       assert.match(rows[0]?.text ?? '', /^stall_once\.py ?pid \d+ · EPollReactor · exited 0$/);
       assert.equal(rows[0]?.level, 1);
-      assert.match(rows[1]?.text ?? '', /^slow_handler ?2\d\d ms blocked · max 2\d\d ms · 1 calls$/);
+      msAtLeast(rows[1]?.text ?? '', /^slow_handler ?(\d+) ms blocked · max (\d+) ms · 1 calls$/, 200);
       assert.equal(rows[1]?.level, 2);
       await new Promise((resolve) => setTimeout(resolve, 500)); // let the lenses and tints paint
       await screenshot(`run-stall-once-${session.twisted ?? 'unknown'}`);

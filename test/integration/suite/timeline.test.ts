@@ -8,6 +8,7 @@ import {
   clickSidebarRow,
   extension,
   lineOf,
+  msAtLeast,
   newestEndedSession,
   pressInWebview,
   screenshot,
@@ -84,7 +85,8 @@ describe('timeline panel', () => {
     assert.match(data(view, 'chart-queues').labels ?? '', /pending delayed calls\|readers\|writers/);
     const total = Number(data(view, 'summary').points);
     assert.ok(total > Number(callbacks.points) && total <= 5000, `${total} points drawn in all`);
-    assert.match(view.testids.slowest?.text ?? '', /^slow_handler · timers · 2\d\d ms at /, 'the longest callbacks in view come first');
+    // The longest callbacks in view come first.
+    msAtLeast(view.testids.slowest?.text ?? '', /^slow_handler · timers · (\d+) ms at /, 200);
     await vscode.commands.executeCommand('workbench.action.closePanel');
     await screenshot('timeline-stall-once');
 

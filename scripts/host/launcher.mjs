@@ -30,7 +30,8 @@ if (!hostDir) fail('RS_HOST_DIR is not set; start this through scripts/host/code
 const codeServerEntry = join(hostDir, 'server/node_modules/code-server/out/node/entry.js');
 const { chromium } = createRequire(join(hostDir, 'server/'))('playwright-core');
 const CHROMIUM = process.env.REACTORSCOPE_CHROMIUM ?? '/usr/bin/chromium';
-const TIMEOUT_S = Number(process.env.REACTORSCOPE_HOST_TIMEOUT ?? 300);
+// A backstop for a host that hangs: each test has its own timeout (Mocha's, test/integration/suite/index.ts).
+const TIMEOUT_S = Number(process.env.REACTORSCOPE_HOST_TIMEOUT ?? 1200);
 // Noise from code-server's extension gallery, which this offline machine cannot reach.
 const NOISE = /ENOTFOUND|open-vsx|marketplace|Failed to load resource|getaddrinfo|^\[AgentHost\]|^\[ChatModelSelection\]/i;
 

@@ -51,6 +51,9 @@ export const EventKind = {
   webRequest: 7,
 } as const;
 
+/** The kinds the reactor ran from its loop (a callback of its own); the others ran nested inside one of those. */
+export const TOP_LEVEL_KINDS: ReadonlySet<number> = new Set([EventKind.timer, EventKind.ioRead, EventKind.ioWrite, EventKind.threadCall]);
+
 /** The GAUGES frame's ids. */
 export const Gauge = {
   pendingCalls: 1,

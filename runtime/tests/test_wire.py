@@ -1,6 +1,8 @@
+import json
 import random
 import re
 from array import array
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +106,19 @@ def test_a_frame_over_the_decoders_limit_is_refused_at_its_header():
     header = wire.frame(wire.CHALLENGE, bytes(wire.PREAUTH_MAX_PAYLOAD + 1))[:8]
     with pytest.raises(wire.ProtocolError, match=f"over the {wire.PREAUTH_MAX_PAYLOAD}-byte limit"):
         list(decoder.feed(wire.PREAMBLE + header))
+
+
+def _snake(name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
+
+
+def test_the_shared_numbers_are_the_constants_fixture():
+    """test/fixtures/constants.json, which test/unit/wire.test.ts holds protocol/wire.ts to as well."""
+    constants = json.loads((Path(__file__).resolve().parents[2] / "test" / "fixtures" / "constants.json").read_text())
+    assert {name: getattr(wire, _snake(name)) for name in constants["frameTypes"]} == constants["frameTypes"]
+    assert {wire.FRAME_NAMES[number] for number in constants["frameTypes"].values()} == set(constants["frameTypes"])
+    kinds = {_snake(k["name"]): k["id"] for k in constants["eventKinds"]}
+    assert {name: getattr(wire, "KIND_" + name) for name in kinds} == kinds
+    assert set(wire.TOP_LEVEL_KINDS) == {k["id"] for k in constants["eventKinds"] if k["topLevel"]}
+    gauges = {_snake(name): number for name, number in constants["gauges"].items()}
+    assert {name: getattr(wire, "GAUGE_" + name) for name in gauges} == gauges

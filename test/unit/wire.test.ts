@@ -10,12 +10,16 @@ import {
   encodeServerProof,
   encodeShimProof,
   encodeWelcome,
+  EventKind,
   type Frame,
+  FrameType,
+  Gauge,
   HEADER_SIZE,
   PREAUTH_MAX_PAYLOAD,
   ProtocolError,
   StreamDecoder,
   type StreamError,
+  TOP_LEVEL_KINDS,
 } from '../../protocol/wire';
 
 const dir = join(__dirname, '../../test/fixtures/wire');
@@ -126,4 +130,16 @@ test('a frame over the decoder\'s limit is refused as soon as its header is read
   const header = encodeChallenge(new Uint8Array(32)).subarray(0, HEADER_SIZE);
   new DataView(header.buffer, header.byteOffset).setUint32(0, PREAUTH_MAX_PAYLOAD + 1, true);
   assert.throws(() => decoder.feed(Buffer.concat([encodePreamble(), header])), /frame of 4097 bytes is over the 4096-byte limit/);
+});
+
+test('the shared numbers are test/fixtures/constants.json, which runtime/tests/test_wire.py holds wire.py to', () => {
+  const constants = JSON.parse(readFileSync(join(__dirname, '../../test/fixtures/constants.json'), 'utf8')) as {
+    frameTypes: Record<string, number>;
+    eventKinds: { name: string; id: number; topLevel: boolean }[];
+    gauges: Record<string, number>;
+  };
+  assert.deepEqual({ ...FrameType }, constants.frameTypes);
+  assert.deepEqual({ ...EventKind }, Object.fromEntries(constants.eventKinds.map((k) => [k.name, k.id])));
+  assert.deepEqual([...TOP_LEVEL_KINDS].sort(), constants.eventKinds.filter((k) => k.topLevel).map((k) => k.id).sort());
+  assert.deepEqual({ ...Gauge }, constants.gauges);
 });

@@ -15,7 +15,7 @@
  */
 import type { CallbackBins, CallbackEvents, Envelope, LaneBins, LoopWindows, RangeData } from '../../../protocol/timeline';
 import { UserCode } from '../../../protocol/userCode';
-import { EventKind, type Frame, type Metadata, type Site, type StallSample } from '../../../protocol/wire';
+import { EventKind, type Frame, type Metadata, type Site, type StallSample, TOP_LEVEL_KINDS } from '../../../protocol/wire';
 import { type BudgetMember, HistoryBudget } from './historyBudget';
 import { Histogram } from './histogram';
 
@@ -155,7 +155,7 @@ function laneOf(kind: number): number {
 }
 
 function isTopLevel(kind: number): boolean {
-  return kind >= EventKind.timer && kind <= EventKind.threadCall;
+  return TOP_LEVEL_KINDS.has(kind);
 }
 
 const NESTED_KINDS: readonly number[] = [EventKind.deferred, EventKind.coroutine, EventKind.webRequest];

@@ -3,18 +3,25 @@ import type { ServerSettings } from '../../protocol/lsp';
 import { SETTINGS_SECTION, type Settings } from './ids';
 import { recordingLimitMb } from './recordings';
 
-/** The settings as typed values; defaults live in package.json, which VS Code applies. */
+/** The settings as typed values; defaults live in package.json only, which VS Code applies. */
 export function readSettings(scope?: vscode.Uri): Settings {
   const config = vscode.workspace.getConfiguration(SETTINGS_SECTION, scope);
   return {
-    pythonPath: config.get<string>('pythonPath', ''),
-    slowThresholdMs: config.get<number>('slowThresholdMs', 50),
-    sampleIntervalMs: config.get<number>('sampleIntervalMs', 5),
-    historyMemoryMb: config.get<number>('historyMemoryMb', 256),
-    socketKind: config.get<'tcp' | 'unix'>('socketKind', 'tcp'),
-    recordingLimitMb: recordingLimitMb(config.get<unknown>('recordingLimitMb'), config.inspect<number>('recordingLimitMb')?.defaultValue ?? 0),
-    userCode: config.get<string[]>('userCode', []).filter((spec) => typeof spec === 'string'),
+    pythonPath: setting<string>(config, 'pythonPath'),
+    slowThresholdMs: setting<number>(config, 'slowThresholdMs'),
+    sampleIntervalMs: setting<number>(config, 'sampleIntervalMs'),
+    historyMemoryMb: setting<number>(config, 'historyMemoryMb'),
+    socketKind: setting<'tcp' | 'unix'>(config, 'socketKind'),
+    recordingLimitMb: recordingLimitMb(config.get<unknown>('recordingLimitMb'), setting<number>(config, 'recordingLimitMb', 'default')),
+    userCode: setting<string[]>(config, 'userCode').filter((spec) => typeof spec === 'string'),
   };
+}
+
+/** A setting's value (or its package.json default): every setting has one there, so none is written here. */
+function setting<T>(config: vscode.WorkspaceConfiguration, key: string, which: 'value' | 'default' = 'value'): T {
+  const value = which === 'default' ? config.inspect<T>(key)?.defaultValue : config.get<T>(key);
+  if (value === undefined) throw new Error(`reactorscope.${key} has no default in package.json`);
+  return value;
 }
 
 export function serverSettings(settings: Settings): ServerSettings {

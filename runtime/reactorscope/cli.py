@@ -53,10 +53,15 @@ def run_options_parser() -> argparse.ArgumentParser:
     parser.add_argument("--report", action="store_true", help="print the slowest handlers and stalled lines at exit")
     parser.add_argument("--fail-over", metavar="MS", type=float, dest="fail_over_ms",
                         help="exit with status 3 when a callback held the reactor longer than MS milliseconds")
-    parser.add_argument("--stall-threshold", metavar="MS", type=float, dest="stall_threshold_ms", default=50.0,
-                        help="callbacks running at least this long are stalls, with their stack samples (default 50)")
-    parser.add_argument("--sample-interval", metavar="MS", type=float, dest="sample_interval_ms", default=5.0,
-                        help="stack sampling interval while a callback runs; only stalls' samples are kept (default 5)")
+    # Defaults are Settings' (config.py), written once.
+    parser.add_argument("--stall-threshold", metavar="MS", type=float, dest="stall_threshold_ms",
+                        default=Settings.stall_threshold_ms,
+                        help="callbacks running at least this long are stalls, with their stack samples "
+                        f"(default {Settings.stall_threshold_ms:g})")
+    parser.add_argument("--sample-interval", metavar="MS", type=float, dest="sample_interval_ms",
+                        default=Settings.sample_interval_ms,
+                        help="stack sampling interval while a callback runs; only stalls' samples are kept "
+                        f"(default {Settings.sample_interval_ms:g})")
     parser.add_argument("--user-code", metavar="PKG_OR_GLOB", action="append", dest="user_code", default=[],
                         help="a package (import name) or path glob that is the app's code too (repeatable); the "
                         "report and the editor lead with the app's handlers")

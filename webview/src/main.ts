@@ -36,7 +36,8 @@ if (!root) throw new Error('timeline: #root is missing from the panel HTML');
 
 let state: ViewState = { ...INITIAL_STATE, ...vscode.getState() };
 let sessions: SessionInfo[] = [];
-let slowThresholdMs = 50;
+/** The user's reactorscope.slowThresholdMs, from the first `sessions` message (nothing is drawn before it). */
+let slowThresholdMs: number | undefined;
 let ranges: TimelineData[] = [];
 let model: TimelineModel | undefined;
 let lastRequestId = 0;
@@ -111,6 +112,7 @@ const scheduler = new RefreshScheduler(() => {
 });
 
 function draw(): void {
+  if (slowThresholdMs === undefined) return; // the sessions, and the threshold with them, come first
   const began = performance.now();
   model = buildTimeline(ranges, sessions, { slowThresholdMs, highlight: state.highlight });
   const window = xWindow(state.window, model.earliestMs, model.latestMs);

@@ -161,10 +161,14 @@ describe('faults', () => {
       return labels.includes(`pid ${a.process.pid} · timers`) && labels.includes(`pid ${b.process.pid} · timers`) ? labels : undefined;
     });
     assert.equal(lanes.length, 12, 'six lanes each');
-    const tree = await sidebarTree();
-    for (const name of ['first_app.py', 'second_app.py']) {
-      assert.ok(tree.some((row) => row.text.startsWith(name) && row.text.endsWith('live')), `${name} is live in the tree`);
-    }
+    // Its own view, whatever the tests before it opened; the tree redraws on its own schedule, so wait for both rows.
+    await vscode.commands.executeCommand('workbench.view.extension.reactorscope');
+    const liveRow = (tree: { text: string }[], name: string): boolean => tree.some((row) => row.text.startsWith(name) && row.text.endsWith('live'));
+    const tree = await waitFor('both apps live in the tree', async () => {
+      const rows = await sidebarTree();
+      return liveRow(rows, 'first_app.py') && liveRow(rows, 'second_app.py') ? rows : undefined;
+    });
+    for (const name of ['first_app.py', 'second_app.py']) assert.ok(liveRow(tree, name), `${name} is live in the tree`);
     await vscode.commands.executeCommand('reactorscope.stop');
     assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0]);
   });

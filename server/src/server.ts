@@ -3,7 +3,7 @@
  * over IPC. It owns the debug sockets, decodes and aggregates the shims' frames (telemetry.ts), and answers
  * with LSP features any editor can use plus the custom methods of protocol/lsp.ts.
  */
-import { createConnection, type Diagnostic, ProposedFeatures, TextDocumentSyncKind } from 'vscode-languageserver/node';
+import { createConnection, type Diagnostic, ErrorCodes, ProposedFeatures, ResponseError, TextDocumentSyncKind } from 'vscode-languageserver/node';
 import {
   AdoptLaunchesRequest,
   AttachRequest,
@@ -24,11 +24,10 @@ import {
 import { codeLenses, diagnosticsByUri, hover } from './features';
 import { Telemetry } from './telemetry';
 
-const DEFAULT_SETTINGS: ServerSettings = { slowThresholdMs: 50, historyMemoryMb: 256, socketKind: 'tcp' };
-
 const connection = createConnection(ProposedFeatures.all);
 const info: ServerInfo = { pid: process.pid, node: process.version, version: REACTORSCOPE_VERSION, startedAt: Date.now() };
-let settings = DEFAULT_SETTINGS;
+/** The extension's settings (their defaults are package.json's), sent with initialize and on every change. */
+let settings: ServerSettings;
 /**
  * The editor is told at once when a warning, a note or a lens appears or goes; when only the figures in them
  * change (every call of a busy handler changes them), at most every FIGURES_INTERVAL_MS: re-rendering the
@@ -40,10 +39,22 @@ let figuresSentAt = 0;
 
 let figuresLater: NodeJS.Timeout | undefined;
 
-const telemetry = new Telemetry(settings, (sessions) => {
-  void connection.sendNotification(DidChangeTelemetryNotification.type, { sessions });
-  showInEditor();
-});
+let telemetry: Telemetry | undefined;
+
+/** The hub, made at initialize (the first request LSP allows) with the extension's settings. */
+function hub(): Telemetry {
+  if (!telemetry) throw new ResponseError(ErrorCodes.ServerNotInitialized, 'the telemetry server has not been initialized');
+  return telemetry;
+}
+
+/** The settings the extension sends: all of them, typed, or an error that says which is missing. */
+function checkedSettings(value: unknown): ServerSettings {
+  const given = (value ?? {}) as Partial<Record<keyof ServerSettings, unknown>>;
+  if (typeof given.slowThresholdMs !== 'number' || typeof given.historyMemoryMb !== 'number' || (given.socketKind !== 'tcp' && given.socketKind !== 'unix')) {
+    throw new ResponseError(ErrorCodes.InvalidParams, `the extension sent incomplete settings: ${JSON.stringify(value)}`);
+  }
+  return { slowThresholdMs: given.slowThresholdMs, historyMemoryMb: given.historyMemoryMb, socketKind: given.socketKind };
+}
 
 /** Diagnostics and lenses; figures held back now are sent when the interval is up, so the last ones show. */
 function showInEditor(): void {
@@ -69,7 +80,7 @@ function shapeOf(diagnostics: Diagnostic[]): string {
 
 /** Publishes what changed shape, and (with `figuresToo`) what changed only in its text; says if shapes changed. */
 function publishDiagnostics(figuresToo: boolean): boolean {
-  const byUri = diagnosticsByUri(telemetry.hotspots(), settings.slowThresholdMs);
+  const byUri = diagnosticsByUri(hub().hotspots(), settings.slowThresholdMs);
   let shapeChanged = false;
   for (const uri of published.keys()) {
     if (byUri.has(uri)) continue;
@@ -88,8 +99,11 @@ function publishDiagnostics(figuresToo: boolean): boolean {
 }
 
 connection.onInitialize((params) => {
-  settings = { ...DEFAULT_SETTINGS, ...(params.initializationOptions as Partial<ServerSettings> | undefined) };
-  telemetry.updateSettings(settings);
+  settings = checkedSettings(params.initializationOptions);
+  telemetry = new Telemetry(settings, (sessions) => {
+    void connection.sendNotification(DidChangeTelemetryNotification.type, { sessions });
+    showInEditor();
+  });
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.None,
@@ -100,21 +114,21 @@ connection.onInitialize((params) => {
   };
 });
 connection.onNotification(DidChangeSettingsNotification.type, (next) => {
-  settings = { ...DEFAULT_SETTINGS, ...next };
-  telemetry.updateSettings(settings);
+  settings = checkedSettings(next);
+  hub().updateSettings(settings);
 });
 connection.onRequest(ServerInfoRequest.type, () => info);
-connection.onRequest(PrepareLaunchRequest.type, ({ label }) => telemetry.prepareLaunch(label));
-connection.onRequest(SessionsRequest.type, () => telemetry.sessionInfos());
-connection.onRequest(AdoptLaunchesRequest.type, async ({ launches }) => ({ launchIds: await telemetry.adoptLaunches(launches) }));
-connection.onRequest(AttachRequest.type, ({ address, token, label }) => ({ sessionId: telemetry.attach(address, token, label) }));
-connection.onRequest(OpenRecordingRequest.type, async ({ path, label }) => ({ sessionId: await telemetry.openRecording(path, label) }));
-connection.onRequest(ClearRequest.type, () => ({ cleared: telemetry.clear() }));
-connection.onRequest(TimelineRequest.type, (params) => telemetry.timeline(params));
-connection.onRequest(CallbackSourceRequest.type, ({ sessionId, startNs, site }) => telemetry.callbackSource(sessionId, startNs, site));
-connection.onNotification(LaunchEndedNotification.type, ({ launchId, exitCode, problem }) => telemetry.launchEnded(launchId, exitCode, problem));
-connection.onRequest(HotspotsRequest.type, ({ sessionId }) => telemetry.hotspots(sessionId));
-connection.onCodeLens(({ textDocument }) => codeLenses(textDocument.uri, telemetry.hotspots()));
-connection.onHover(({ textDocument, position }) => hover(textDocument.uri, position.line, telemetry.hotspots()));
-connection.onShutdown(() => telemetry.dispose());
+connection.onRequest(PrepareLaunchRequest.type, ({ label }) => hub().prepareLaunch(label));
+connection.onRequest(SessionsRequest.type, () => hub().sessionInfos());
+connection.onRequest(AdoptLaunchesRequest.type, async ({ launches }) => ({ launchIds: await hub().adoptLaunches(launches) }));
+connection.onRequest(AttachRequest.type, ({ address, token, label }) => ({ sessionId: hub().attach(address, token, label) }));
+connection.onRequest(OpenRecordingRequest.type, async ({ path, label }) => ({ sessionId: await hub().openRecording(path, label) }));
+connection.onRequest(ClearRequest.type, () => ({ cleared: hub().clear() }));
+connection.onRequest(TimelineRequest.type, (params) => hub().timeline(params));
+connection.onRequest(CallbackSourceRequest.type, ({ sessionId, startNs, site }) => hub().callbackSource(sessionId, startNs, site));
+connection.onNotification(LaunchEndedNotification.type, ({ launchId, exitCode, problem }) => hub().launchEnded(launchId, exitCode, problem));
+connection.onRequest(HotspotsRequest.type, ({ sessionId }) => hub().hotspots(sessionId));
+connection.onCodeLens(({ textDocument }) => codeLenses(textDocument.uri, hub().hotspots()));
+connection.onHover(({ textDocument, position }) => hover(textDocument.uri, position.line, hub().hotspots()));
+connection.onShutdown(() => telemetry?.dispose());
 connection.listen();

@@ -1,7 +1,14 @@
 import * as vscode from 'vscode';
 
-/** Opens `file` at a 1-based `line`, selecting the line. */
+/**
+ * Opens `file` at a 1-based `line`, selecting the line: in the editor group that already has the file open, if
+ * one has (revealed, not a second copy beside it), else in `viewColumn` (default: the active group).
+ */
 export async function openAt(file: string, line: number, viewColumn?: vscode.ViewColumn): Promise<vscode.TextEditor> {
+  const uri = vscode.Uri.file(file);
   const position = new vscode.Position(Math.max(0, line - 1), 0);
-  return vscode.window.showTextDocument(vscode.Uri.file(file), { selection: new vscode.Range(position, position), viewColumn });
+  const holding = vscode.window.tabGroups.all.find((group) =>
+    group.tabs.some((tab) => tab.input instanceof vscode.TabInputText && tab.input.uri.fsPath === uri.fsPath),
+  );
+  return vscode.window.showTextDocument(uri, { selection: new vscode.Range(position, position), viewColumn: holding?.viewColumn ?? viewColumn });
 }

@@ -71,6 +71,14 @@ describe('run an app from the editor', () => {
       const editor = vscode.window.activeTextEditor;
       assert.equal(editor?.document.uri.fsPath, file);
       assert.equal(editor?.selection.active.line, handlerLine - 1);
+      // Again with the timeline open beside it and focused: the open editor is revealed, not a second copy made.
+      await vscode.commands.executeCommand('reactorscope.showTimeline');
+      await vscode.commands.executeCommand('reactorscope.goToSlowestHandler');
+      const copies = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.fsPath === file);
+      assert.equal(copies.length, 1, 'one editor of the file');
+      assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, file);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.commands.executeCommand('reactorscope.goToSlowestHandler');
       // The Hotspots tree, read in the browser: the session, then its handlers with the slowest first.
       const rows = await waitFor('the Hotspots tree to show slow_handler', async () => {
         const tree = await sidebarTree();

@@ -78,7 +78,7 @@ class TimelinePanel implements vscode.Disposable {
         try {
           // Beside the panel, not over it.
           const column = this.panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
-          await openAt(target.file, target.line, column);
+          await openAt(target.file, target.line, column, this.panel.viewColumn);
         } catch (error) {
           const why = error instanceof Error ? error.message : String(error);
           void vscode.window.showErrorMessage(notificationText(`Reactor Scope: could not open ${target.file}: ${why}`));

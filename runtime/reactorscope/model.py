@@ -273,14 +273,35 @@ class Model:
                     add(site, line, samples, held)
         return by_site
 
-    def hotspots(self) -> List[Hotspot]:
-        """As SessionStore.hotspots(): handlers by the time their callbacks held the reactor, longest first."""
-        nested = self.nested_handler_sites()
+    def handler_histograms(self, nested: Optional[Set[int]] = None) -> Dict[int, Histogram]:
+        """Per handler site, the durations of its callbacks: top-level callbacks' sites, and the app's nested
+        handlers (``nested``: nested_handler_sites()). hotspots() and the metrics (metrics.py) read these."""
+        nested = self.nested_handler_sites() if nested is None else nested
         by_site: Dict[int, Histogram] = {}
         for key, histogram in self.histograms.items():
             site = key // 256
             if key % 256 in wire.TOP_LEVEL_KINDS or site in nested:
                 by_site.setdefault(site, Histogram()).merge(histogram)
+        return by_site
+
+    def line_stalls(self) -> Dict[Line, List[int]]:
+        """(site, line) -> [stalled callbacks whose samples were at that line, held ns by the held rule]: the
+        blocking lines over all handlers, each stall counted once per line (metrics.py)."""
+        out: Dict[Line, List[int]] = {}
+        for record in self.stalls.values():
+            for line, (_samples, held) in record.line_shares().items():
+                total = out.get(line)
+                if total is None:
+                    out[line] = [1, held]
+                else:
+                    total[0] += 1
+                    total[1] += held
+        return out
+
+    def hotspots(self) -> List[Hotspot]:
+        """As SessionStore.hotspots(): handlers by the time their callbacks held the reactor, longest first."""
+        nested = self.nested_handler_sites()
+        by_site = self.handler_histograms(nested)
         sampled: Set[int] = set()
         skip = self._app_frame_skip(nested)
         app_frames = {id(record): self._app_frames(record, skip) for record in self.stalls.values()}

@@ -1,0 +1,92 @@
+"""--metrics (and the REACTORSCOPE setting "metrics"): the Prometheus text the shim serves from its own thread,
+scraped over a real socket from a real app (apps/metrics_app.py) under the shim, its figures checked against
+what the app did. test_prometheus.py has a real Prometheus scrape it."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers import run_shim
+from metrics_support import APP, MetricsApp, app_line, value, wait_until
+
+import reactorscope
+from reactorscope.config import ConfigError, Settings, from_json
+from reactorscope.metrics import BUCKETS_S
+
+ADDRESSES = json.loads((Path(__file__).resolve().parents[2] / "test" / "fixtures" / "addresses.json").read_text())
+COUNT, MS = 3, 120.0
+SAMPLE_INTERVAL_MS = Settings().sample_interval_ms
+LAG_INTERVAL_MS = Settings().lag_interval_ms
+
+
+def bound_below(ms: float) -> float:
+    """The largest bucket bound under ``ms`` milliseconds: a value of at least ``ms`` is above it."""
+    return max(b for b in BUCKETS_S if b * 1000 < ms)
+
+
+def above(series, name: str, bound: float) -> float:
+    """How many observations of histogram ``name`` are above ``bound``."""
+    return value(series, name + "_count") - value(series, name + "_bucket", le=repr(bound))
+
+
+@pytest.mark.parametrize("how", ["cli", "env"])
+def test_metrics_describe_the_run_and_answer_while_the_reactor_is_blocked(tmp_path, how):
+    release = tmp_path / "release"
+    app = MetricsApp(COUNT, MS, release, how)
+    try:
+        app.wait_for("holding")  # the reactor thread now spins until `release` exists
+        hold_line = f"{APP}:{app_line('# HOLD LINE')}"
+
+        def held_a_second():  # answered by the shim's thread while the reactor's is stuck, its samples flushed
+            content_type, series = app.scrape()
+            hold = ("reactorscope_stalls_total", frozenset({("function", "hold"), ("location", hold_line)}))
+            return (content_type, series) if hold in series and value(series, "reactorscope_reactor_busy_ratio") == 1 else None
+
+        content_type, series = wait_until(held_a_second)
+        release.write_text("")
+        app.wait_for("released")
+    finally:
+        status, err = app.stop()
+    assert status == 0, err
+    assert content_type.startswith("text/plain; version=0.0.4")
+
+    stall_line = f"{APP}:{app_line('# STALL LINE')}"
+    build = [labels for (name, labels) in series if name == "reactorscope_build_info"]
+    assert len(build) == 1 and ("version", reactorscope.__version__) in build[0]
+    assert dict(build[0])["reactor"] == "EPollReactor"
+
+    # Each stall: one callback of the handler, at least MS long, sampled at its sleep.
+    handler = {"handler": "stall"}
+    assert value(series, "reactorscope_callback_duration_seconds_count", **handler) == COUNT
+    assert value(series, "reactorscope_callback_duration_seconds_bucket", le="+Inf", **handler) == COUNT
+    assert value(series, "reactorscope_callback_duration_seconds_bucket", le=repr(bound_below(MS)), **handler) == 0
+    durations = value(series, "reactorscope_callback_duration_seconds_sum", **handler)
+    assert durations >= COUNT * MS / 1000
+    assert value(series, "reactorscope_stalls_total", location=stall_line) == COUNT
+    held = value(series, "reactorscope_stall_held_seconds_total", location=stall_line)
+    assert COUNT * (MS - 2 * SAMPLE_INTERVAL_MS) / 1000 <= held <= durations
+    # The hold is still running when scraped: its samples are there already, its callback is not finished.
+    assert value(series, "reactorscope_stalls_total", function="hold", location=hold_line) == 1
+    assert not [k for k in series if dict(k[1]).get("handler") == "hold"]
+
+    # The loop: each stall is a tick of at least MS, and a lag sample of at least MS - the lag interval.
+    assert above(series, "python_twisted_reactor_tick_time", bound_below(MS)) >= COUNT
+    assert above(series, "reactorscope_loop_lag_seconds", bound_below(MS - LAG_INTERVAL_MS)) >= COUNT
+    assert value(series, "reactorscope_reactor_busy_seconds_total") >= durations
+    assert value(series, "reactorscope_events_dropped_total") == 0
+    assert value(series, "reactorscope_reactor_readers") >= 1  # the reactor's waker at least
+
+
+@pytest.mark.parametrize("case", ADDRESSES["accepted"], ids=[c["address"] for c in ADDRESSES["accepted"]])
+def test_metrics_take_the_debug_sockets_loopback_addresses(case):
+    assert from_json(json.dumps({"metrics": case["address"]})).validate().metrics == case["address"]
+
+
+@pytest.mark.parametrize("address", [c["address"] for c in ADDRESSES["refused"]] + ["unix:/tmp/metrics.sock"])
+def test_metrics_refuse_anything_but_loopback_tcp(address):
+    with pytest.raises(ConfigError, match="metrics"):
+        Settings(metrics=address).validate()
+    result = run_shim(["--metrics", address, str(APP), "1", "1"])
+    assert result.returncode == 2 and "metrics" in result.stderr

@@ -9,16 +9,16 @@ Not yet: adding the families to the app's own ``prometheus_client`` registry whe
 """
 from __future__ import annotations
 
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Callable, List, Optional, Tuple
 
 from reactorscope.metrics import Family, Labels, MetricsView
-from reactorscope.transport import AddressError, format_address, parse_address
+from reactorscope.transport import AddressError, parse_address
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PATH = "/metrics"
+REQUEST_TIMEOUT_S = 10.0
 
 
 def _escape(value: str) -> str:
@@ -64,6 +64,8 @@ class MetricsServer:
         body: Callable[[], bytes] = lambda: render(view.collect())
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = REQUEST_TIMEOUT_S  # a client that connects and says nothing does not hold the thread
+
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 if self.path.split("?", 1)[0] != PATH:
                     self.send_error(404)
@@ -86,15 +88,12 @@ class MetricsServer:
                 pass  # a scraper that hung up is not the app's business
 
         self._server = Server(where, Handler, bind_and_activate=True)
-        self._server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.address = format_address(family, self._server.server_address)
         self._thread: Optional[threading.Thread] = None
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
-        return f"http://{host}:{port}{PATH}"
+        host, port = str(self._server.server_address[0]), int(self._server.server_address[1])
+        return f"http://[{host}]:{port}{PATH}" if ":" in host else f"http://{host}:{port}{PATH}"
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},

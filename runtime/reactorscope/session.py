@@ -204,6 +204,7 @@ class Session:
             self.closed = True  # close() at the child's exit does nothing
             self.rec.limit = 0  # the hooks' events are dropped at once, never kept
             self.rec.samples_limit = 0
+            self.rec.ticks = None  # nor are tick times kept, with no sender to take them
             self.connection = self.sender.connection = None
             self.recording = self.sender.recording = None
             self.announcement = None  # the parent's announce file is the parent's to remove

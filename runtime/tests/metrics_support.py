@@ -14,10 +14,22 @@ from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from helpers import APPS, BOOTSTRAP, python_env
 
+from reactorscope.config import Settings
+from reactorscope.metrics import BUCKETS_S
+
 APP = APPS / "metrics_app.py"
 Series = Dict[Tuple[str, FrozenSet[Tuple[str, str]]], float]
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+SAMPLE_INTERVAL_MS = Settings().sample_interval_ms
+LAG_INTERVAL_MS = Settings().lag_interval_ms
+
+
+def bound_below(ms: float) -> float:
+    """The largest bucket bound under ``ms`` milliseconds: a value of at least ``ms`` is above it."""
+    return max(b for b in BUCKETS_S if b * 1000 < ms)
 
 
 def get(url: str):
@@ -53,10 +65,15 @@ def value(series: Series, name: str, **labels: str) -> float:
 
 
 class MetricsApp:
-    """apps/metrics_app.py COUNT MS [RELEASE] under the shim, serving metrics on a port it picks."""
+    """apps/metrics_app.py COUNT MS [--gap S] [--go FILE] [--release FILE] under the shim, serving metrics on a port it
+    picks (``how``: the command line's --metrics, or the environment's REACTORSCOPE setting)."""
 
-    def __init__(self, count: int, ms: float, release: Optional[Path] = None, how: str = "cli") -> None:
-        args: List[str] = [str(APP), str(count), str(ms)] + ([str(release)] if release else [])
+    def __init__(self, count: int, ms: float, release: Optional[Path] = None, how: str = "cli",
+                 go: Optional[Path] = None, gap_s: Optional[float] = None) -> None:
+        args: List[str] = [str(APP), str(count), str(ms)]
+        args += ["--release", str(release)] if release else []
+        args += ["--go", str(go)] if go else []
+        args += ["--gap", str(gap_s)] if gap_s is not None else []
         if how == "cli":
             command = [sys.executable, "-m", "reactorscope", "run", "--metrics", "tcp:127.0.0.1:0", *args]
             env = python_env()

@@ -4,26 +4,19 @@ what the app did. test_prometheus.py has a real Prometheus scrape it."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
 
-from helpers import run_shim
-from metrics_support import APP, MetricsApp, app_line, value, wait_until
+from helpers import APPS, run_shim
+from metrics_support import APP, LAG_INTERVAL_MS, SAMPLE_INTERVAL_MS, MetricsApp, app_line, bound_below, value, wait_until
 
 import reactorscope
 from reactorscope.config import ConfigError, Settings, from_json
-from reactorscope.metrics import BUCKETS_S
 
 ADDRESSES = json.loads((Path(__file__).resolve().parents[2] / "test" / "fixtures" / "addresses.json").read_text())
 COUNT, MS = 3, 120.0
-SAMPLE_INTERVAL_MS = Settings().sample_interval_ms
-LAG_INTERVAL_MS = Settings().lag_interval_ms
-
-
-def bound_below(ms: float) -> float:
-    """The largest bucket bound under ``ms`` milliseconds: a value of at least ``ms`` is above it."""
-    return max(b for b in BUCKETS_S if b * 1000 < ms)
 
 
 def above(series, name: str, bound: float) -> float:
@@ -90,3 +83,15 @@ def test_metrics_refuse_anything_but_loopback_tcp(address):
         Settings(metrics=address).validate()
     result = run_shim(["--metrics", address, str(APP), "1", "1"])
     assert result.returncode == 2 and "metrics" in result.stderr
+
+
+
+def test_a_port_in_use_is_said_and_the_app_runs_on():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        address = f"tcp:127.0.0.1:{taken.getsockname()[1]}"
+        result = run_shim(["--metrics", address, "--report", str(APPS / "blocking_app.py")])
+    assert result.returncode == 0, result.stderr
+    assert f"reactorscope: could not serve metrics on {address}" in result.stderr
+    assert "sleepy_handler" in result.stderr  # the run went on, measured: the report is there

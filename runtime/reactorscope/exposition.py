@@ -5,7 +5,7 @@
   rules of transport.py), serving ``GET /metrics`` from its own daemon thread. It reads nothing it receives but
   the request line's path, and logs nothing (the app's stderr stays the app's).
 
-Not yet: adding the families to the app's own ``prometheus_client`` registry when it has one (issue 14).
+The same families also join the app's own prometheus_client registry when it has one: prometheus_registry.py.
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from reactorscope.console import say, warn
 from reactorscope.defer_hooks import DeferHooks
 from reactorscope.reactor_hooks import ReactorHooks
 from reactorscope.recorder import Recorder
-from reactorscope import report
+from reactorscope import prometheus_registry, report
 from reactorscope.exposition import MetricsServer
 from reactorscope.metrics import MetricsView
 from reactorscope.model import Model
@@ -60,6 +60,7 @@ class Session:
             self.metrics = MetricsView(self.model, self.sites, self.rec, lambda: self.reactor_hooks.reactor,
                                        lambda: self.sender.meta)
         self.metrics_server: Optional[MetricsServer] = None
+        self.registry_collector: Any = None
         self.connection: Any = Connector(settings.connect, settings.token) if settings.connect else None
         limit = None if settings.record_limit_mb is None else int(settings.record_limit_mb * 1e6)
         self.recording: Optional[Peer] = record_peer(settings.record, limit) if settings.record else None
@@ -179,6 +180,7 @@ class Session:
             except OSError as error:
                 self.metrics_server = None
                 warn(f"could not serve metrics on {self.settings.metrics} ({error.strerror or error}); the app runs on")
+            self.registry_collector = prometheus_registry.register(self.metrics)  # the app's own /metrics too
 
     def _after_fork_in_child(self) -> None:
         """Threads do not survive a fork; the parent's unsent data, connection and recording stay the parent's.
@@ -222,6 +224,7 @@ class Session:
             if self.metrics_server is not None:
                 self.metrics_server.close()
                 self.metrics_server = None
+            prometheus_registry.unregister(self.registry_collector)
             self.sender.flush(goodbye=(exit_code, reason) if exit_code is not None else None)
             if self.connection is not None:
                 self.connection.close()

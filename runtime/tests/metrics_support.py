@@ -37,9 +37,9 @@ def get(url: str):
     return urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=30)
 
 
-def app_line(marker: str) -> int:
+def app_line(marker: str, app: Path = APP) -> int:
     """The app's line that carries ``marker`` (a comment), 1-based."""
-    lines = APP.read_text().splitlines()
+    lines = app.read_text().splitlines()
     return next(i + 1 for i, text in enumerate(lines) if marker in text)
 
 
@@ -69,11 +69,14 @@ class MetricsApp:
     picks (``how``: the command line's --metrics, or the environment's REACTORSCOPE setting)."""
 
     def __init__(self, count: int, ms: float, release: Optional[Path] = None, how: str = "cli",
-                 go: Optional[Path] = None, gap_s: Optional[float] = None) -> None:
+                 go: Optional[Path] = None, gap_s: Optional[float] = None, script: Optional[Path] = None) -> None:
+        """``script``: another app to run instead (no arguments)."""
         args: List[str] = [str(APP), str(count), str(ms)]
         args += ["--release", str(release)] if release else []
         args += ["--go", str(go)] if go else []
         args += ["--gap", str(gap_s)] if gap_s is not None else []
+        if script is not None:
+            args = [str(script)]
         if how == "cli":
             command = [sys.executable, "-m", "reactorscope", "run", "--metrics", "tcp:127.0.0.1:0", *args]
             env = python_env()
@@ -96,8 +99,11 @@ class MetricsApp:
             if line.strip() == text:
                 return
 
-    def scrape(self) -> Tuple[str, Series]:
-        with get(self.url) as response:
+    def read_line(self) -> str:
+        return self.process.stdout.readline().strip()  # type: ignore[union-attr]
+
+    def scrape(self, url: Optional[str] = None) -> Tuple[str, Series]:
+        with get(url or self.url) as response:
             content_type = response.headers["Content-Type"]
             return content_type, parse_exposition(response.read().decode("utf-8"))
 

@@ -95,3 +95,32 @@ def test_a_port_in_use_is_said_and_the_app_runs_on():
     assert result.returncode == 0, result.stderr
     assert f"reactorscope: could not serve metrics on {address}" in result.stderr
     assert "sleepy_handler" in result.stderr  # the run went on, measured: the report is there
+
+
+def test_an_apps_own_prometheus_client_metrics_include_the_shims():
+    """The app serves its prometheus_client registry itself (Twisted's MetricsResource); the shim's families join
+    it, except one the app has already (its own python_twisted_reactor_tick_time, as Synapse defines)."""
+    pytest.importorskip("prometheus_client")
+    app = MetricsApp(0, 0, script=APPS / "client_app.py")
+    try:
+        own = app.read_line()
+        assert own.startswith("port "), own
+        app.wait_for("stalls done")
+        url = f"http://127.0.0.1:{own.split()[1]}/metrics"
+        stall_line = f"{APPS / 'client_app.py'}:{app_line('# STALL LINE', APPS / 'client_app.py')}"
+
+        def with_the_stall():  # the shim's figures reach the model at its next flush
+            _, series = app.scrape(url)
+            return series if any(k[0] == "reactorscope_stalls_total" for k in series) else None
+
+        series = wait_until(with_the_stall)
+        _, shims = app.scrape()
+    finally:
+        status, err = app.stop()
+    assert status == 0, err
+    assert value(series, "app_stalls_total") == 1  # the app's own
+    assert value(series, "reactorscope_stalls_total", location=stall_line) == 1  # the shim's, in the app's registry
+    assert value(series, "reactorscope_callback_duration_seconds_count", handler="stall") == 1
+    assert value(series, "reactorscope_build_info") == 1
+    assert value(series, "python_twisted_reactor_tick_time_count") == 0  # the app's, never observed: not the shim's
+    assert value(shims, "python_twisted_reactor_tick_time_count") > 0  # the shim's port still serves its own

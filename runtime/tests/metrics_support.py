@@ -23,7 +23,6 @@ _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
-SAMPLE_INTERVAL_MS = Settings().sample_interval_ms
 LAG_INTERVAL_MS = Settings().lag_interval_ms
 
 

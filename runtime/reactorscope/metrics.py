@@ -31,6 +31,8 @@ BUCKETS_S = (0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.
 TOP_HANDLERS = 20
 TOP_LINES = 20
 OTHER = "other"
+# Stalled callbacks kept whole when only --metrics reads the model (Model.stalls_kept; the server keeps 200 too).
+METRICS_STALLS_KEPT = 200
 BUSY_WINDOW_NS = 1_000_000_000  # reactorscope_reactor_busy_ratio: over the flush windows of the last second
 
 # Gauges read at scrape time (gauges.py): wire id -> (name, type, help).

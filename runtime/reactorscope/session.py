@@ -22,7 +22,7 @@ from reactorscope.reactor_hooks import ReactorHooks
 from reactorscope.recorder import Recorder
 from reactorscope import prometheus_registry, report
 from reactorscope.exposition import MetricsServer
-from reactorscope.metrics import MetricsView
+from reactorscope.metrics import METRICS_STALLS_KEPT, MetricsView
 from reactorscope.model import Model
 from reactorscope.sender import Sender
 from reactorscope.sites import SiteTable
@@ -55,6 +55,8 @@ class Session:
         # The hotspots model the report and --fail-over read: the server's, fed the same frames (model.py).
         # --metrics reads it too (metrics.py), with the loop's figures the sender hands it.
         self.model = Model(self.user_code) if settings.needs_summary or settings.metrics else None
+        if self.model is not None and not settings.needs_summary:
+            self.model.stalls_kept = METRICS_STALLS_KEPT  # metrics only: older stalls fold into per-line totals
         self.metrics: Optional[MetricsView] = None
         if settings.metrics and self.model is not None:
             self.metrics = MetricsView(self.model, self.sites, self.rec, lambda: self.reactor_hooks.reactor,

@@ -13,7 +13,10 @@ from helpers import APPS, run_shim
 from metrics_support import APP, LAG_INTERVAL_MS, MetricsApp, app_line, bound_below, value, wait_until
 
 import reactorscope
+from reactorscope import wire
 from reactorscope.config import ConfigError, Settings, from_json
+from reactorscope.metrics import METRICS_STALLS_KEPT
+from reactorscope.model import Model
 
 ADDRESSES = json.loads((Path(__file__).resolve().parents[2] / "test" / "fixtures" / "addresses.json").read_text())
 COUNT, MS = 3, 120.0
@@ -127,3 +130,19 @@ def test_an_apps_own_prometheus_client_metrics_include_the_shims():
     assert value(series, "reactorscope_build_info") == 1
     assert value(series, "python_twisted_reactor_tick_time_count") == 0  # the app's, never observed: not the shim's
     assert value(shims, "python_twisted_reactor_tick_time_count") > 0  # the shim's port still serves its own
+
+
+def test_with_metrics_alone_old_stalls_fold_into_the_same_line_totals():
+    """A long-running service must not grow with its stalls: past METRICS_STALLS_KEPT, the oldest stalled callbacks
+    fold into per-line totals, and the series (line_stalls) read the same as from a model that keeps them all."""
+    kept, whole = Model(), Model()
+    kept.stalls_kept = METRICS_STALLS_KEPT
+    for i in range(METRICS_STALLS_KEPT + 150):
+        start = i * 1_000_000_000
+        line = 10 + i % 3
+        samples = [(start + k * 5_000_000, [(7, line), (3, 1)]) for k in range(1, 1 + i % 20)]
+        for model in (kept, whole):
+            model.add_stall(start, 3, wire.KIND_TIMER, samples[: len(samples) // 2])
+            model.add_stall(start, 3, wire.KIND_TIMER, samples[len(samples) // 2:])  # a stall in two frames
+    assert len(kept.stalls) == METRICS_STALLS_KEPT and len(whole.stalls) == METRICS_STALLS_KEPT + 150
+    assert kept.line_stalls() == whole.line_stalls()

@@ -11,8 +11,10 @@
 #                       scripts/trial-compare.py runs (Debian's python3-twisted ships its tests)
 #   python3-venv        the virtual environment that holds the newest Twisted
 #   wrk                 the HTTP load generator of the overhead benchmark (bench/web.py)
+#   prometheus          the real Prometheus that scrapes an app's --metrics in runtime/tests/test_prometheus.py
+#   python3-prometheus-client  an app with its own prometheus_client metrics (runtime/tests/test_metrics.py)
 set -euo pipefail
-packages=(chromium libkrb5-dev make g++ pkg-config curl python3 python3-venv python3-twisted python3-pytest python3-scrapy python3-treq python3-hamcrest wrk)
+packages=(chromium libkrb5-dev make g++ pkg-config curl python3 python3-venv python3-twisted python3-pytest python3-scrapy python3-treq python3-hamcrest wrk prometheus python3-prometheus-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,3 +15,12 @@ export function userCodeArgs(setting: readonly string[], launch: readonly string
   const specs = [...new Set([...setting, ...launch].map((spec) => spec.trim()).filter(Boolean))];
   return specs.flatMap((spec) => ['--user-code', spec]);
 }
+
+/**
+ * `--metrics` for the shim from a launch configuration's `metrics` (`tcp:127.0.0.1:PORT`, loopback only; the shim
+ * checks the address: runtime/reactorscope/exposition.py). None when it is unset or blank.
+ */
+export function metricsArgs(address: string | undefined): string[] {
+  const trimmed = address?.trim();
+  return trimmed ? ['--metrics', trimmed] : [];
+}

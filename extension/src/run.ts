@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { userCodeArgs } from './args';
+import { metricsArgs, userCodeArgs } from './args';
 import { describeExit } from './exitStatus';
 import { resolveInterpreter } from './interpreter';
 import { preflight } from './preflight';
@@ -23,6 +23,8 @@ export interface LaunchSpec {
   python?: string;
   /** Packages or path globs that are the app's code too, beside the `reactorscope.userCode` setting's. */
   userCode?: string[];
+  /** Serve Prometheus metrics at this loopback address (`tcp:127.0.0.1:PORT`), passed as `--metrics`. */
+  metrics?: string;
 }
 
 /** Where an app's output and end go: an output channel, or the Debug Console. */
@@ -94,6 +96,7 @@ export class AppRunner implements vscode.Disposable {
       '--stall-threshold', String(settings.slowThresholdMs),
       '--sample-interval', String(settings.sampleIntervalMs),
       ...userCodeArgs(settings.userCode, spec.userCode),
+      ...metricsArgs(spec.metrics),
       ...(spec.program ? [spec.program] : ['-m', spec.module ?? '']),
       ...(spec.args ?? []),
     ];

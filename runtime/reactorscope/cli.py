@@ -17,7 +17,7 @@ from reactorscope import __version__
 from reactorscope.config import ENV_TOKEN, ConfigError, Settings
 
 RUN_VALUE_OPTIONS = (
-    "--connect", "--record", "--record-limit", "--fail-over", "--stall-threshold", "--sample-interval", "--user-code",
+    "--connect", "--metrics", "--record", "--record-limit", "--fail-over", "--stall-threshold", "--sample-interval", "--user-code",
 )
 
 
@@ -47,6 +47,9 @@ def run_options_parser() -> argparse.ArgumentParser:
     parser.add_argument("--connect", metavar="ADDRESS", help="stream to the telemetry server at tcp:127.0.0.1:PORT or unix:PATH")
     parser.add_argument("--listen", metavar="ADDRESS", nargs="?", const="tcp:127.0.0.1:0",
                         help="attach mode: listen (--listen, or --listen=unix:PATH; default tcp:127.0.0.1:0) for the server to connect")
+    parser.add_argument("--metrics", metavar="ADDRESS",
+                        help="serve Prometheus metrics at tcp:127.0.0.1:PORT (loopback only; PORT 0 picks one), "
+                        "from a thread of the shim")
     parser.add_argument("--record", metavar="FILE", help="write every frame to FILE (readable up to the last flush)")
     parser.add_argument("--record-limit", metavar="MB", type=float, dest="record_limit_mb",
                         help="stop recording before FILE passes MB megabytes (default: no limit)")
@@ -78,6 +81,7 @@ def settings_from_options(options: argparse.Namespace) -> Settings:
         connect=options.connect,
         listen=options.listen,
         token=token,
+        metrics=options.metrics,
         record=options.record,
         record_limit_mb=options.record_limit_mb,
         report=options.report,

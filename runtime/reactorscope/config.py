@@ -26,6 +26,9 @@ class Settings:
     listen: Optional[str] = None
     """Attach mode: listen on ``tcp:127.0.0.1:PORT`` (0 picks one) or ``unix:PATH`` and print how to connect."""
     token: str = ""
+    metrics: Optional[str] = None
+    """Serve Prometheus metrics at ``tcp:HOST:PORT`` (loopback only; 0 picks a port) from a thread of the shim
+    (metrics.py, exposition.py)."""
     record: Optional[str] = None
     """Also write every frame to this file."""
     record_limit_mb: Optional[float] = None
@@ -60,7 +63,14 @@ class Settings:
             raise ConfigError(f"a token is required to connect or listen: set {ENV_TOKEN}")
         if self.connect and self.listen:
             raise ConfigError("give either connect or listen, not both")
+        from reactorscope.exposition import metrics_address
         from reactorscope.transport import AddressError, parse_address
+
+        if self.metrics is not None:
+            try:
+                metrics_address(self.metrics)
+            except AddressError as error:
+                raise ConfigError(f"metrics: {error}") from error
 
         for address in (self.connect, self.listen):
             if address:

@@ -9,7 +9,7 @@ percentile answers the middle of the bucket that holds the exact percentile (wit
 from __future__ import annotations
 
 import math
-from typing import List, Tuple, Union
+from typing import List, Sequence, Tuple, Union
 
 SUB_BITS = 4
 SUB_BUCKETS = 1 << SUB_BITS
@@ -82,6 +82,23 @@ class Histogram:
         middle = low + (width - 1) / 2
         middle = int(middle) if middle == int(middle) else middle
         return min(self.highest, max(self.lowest, middle))
+
+    def cumulative(self, bounds: Sequence[int]) -> List[int]:
+        """For each bound (ascending), how many values are at most it, counting a bucket only under the first bound
+        its whole range fits: a value less than 1/16 below a bound may count under the next one (Prometheus'
+        ``le`` buckets, metrics.py). Never over-counts a bound."""
+        out = [0] * len(bounds)
+        if not self.count:
+            return out
+        for index, n in enumerate(self.counts):
+            if not n:
+                continue
+            low, width = _bucket_bounds(index)
+            top = min(low + width - 1, self.highest)
+            for i, bound in enumerate(bounds):
+                if top <= bound:
+                    out[i] += n
+        return out
 
     def merge(self, other: "Histogram") -> None:
         if other.count == 0:

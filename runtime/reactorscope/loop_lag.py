@@ -42,7 +42,11 @@ class LoopLag:
             self.next_due = NEVER
 
     def wait_started(self, t: int) -> None:
-        """The loop enters its poller at ``t``: the instants due since it last did are served now."""
+        """The loop enters its poller at ``t``: the instants due since it last did are served now. With metrics on
+        (``rec.ticks``), the pass's tick is recorded: from the poller's last return to now."""
+        ticks = self.rec.ticks
+        if ticks is not None and self.wait_end:
+            ticks.append(t - self.wait_end)
         if t >= self.next_due:
             self.serviced(t)
         self.waiting_since = t

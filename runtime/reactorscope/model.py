@@ -158,6 +158,11 @@ class Model:
         self.sites: Dict[int, Tuple[int, str, str]] = {}  # id -> (first line, file, name)
         self.histograms: Dict[int, Histogram] = {}  # site * 256 + kind
         self.stalls: Dict[Tuple[int, int], StallRecord] = {}  # (callback start, site)
+        # With a number, only that many newest stalled callbacks are kept whole and older ones are folded into
+        # ``folded_lines`` (line_stalls() counts them; hotspots() does not): --metrics without --report, so a
+        # long-running service does not grow with its stalls. None (--report, a recording) keeps them all.
+        self.stalls_kept: Optional[int] = None
+        self.folded_lines: Dict[Line, List[int]] = {}
 
     # -- input -------------------------------------------------------------------------------------------
 
@@ -183,6 +188,10 @@ class Model:
             record = self.stalls[(callback_start, site)] = StallRecord(callback_start, site, kind)
         for t, stack in samples:
             record.add(t, stack)
+        if self.stalls_kept is not None:
+            while len(self.stalls) > self.stalls_kept:
+                oldest = self.stalls.pop(next(iter(self.stalls)))
+                _add_line_shares(self.folded_lines, oldest)
 
     def ingest(self, frame: wire.Frame) -> None:
         """A decoded frame (``wire.decode_stream``), as the server ingests it."""
@@ -273,14 +282,29 @@ class Model:
                     add(site, line, samples, held)
         return by_site
 
-    def hotspots(self) -> List[Hotspot]:
-        """As SessionStore.hotspots(): handlers by the time their callbacks held the reactor, longest first."""
-        nested = self.nested_handler_sites()
+    def handler_histograms(self, nested: Optional[Set[int]] = None) -> Dict[int, Histogram]:
+        """Per handler site, the durations of its callbacks: top-level callbacks' sites, and the app's nested
+        handlers (``nested``: nested_handler_sites()). hotspots() and the metrics (metrics.py) read these."""
+        nested = self.nested_handler_sites() if nested is None else nested
         by_site: Dict[int, Histogram] = {}
         for key, histogram in self.histograms.items():
             site = key // 256
             if key % 256 in wire.TOP_LEVEL_KINDS or site in nested:
                 by_site.setdefault(site, Histogram()).merge(histogram)
+        return by_site
+
+    def line_stalls(self) -> Dict[Line, List[int]]:
+        """(site, line) -> [stalled callbacks whose samples were at that line, held ns by the held rule]: the
+        blocking lines over all handlers, each stall counted once per line (metrics.py)."""
+        out = {line: list(total) for line, total in self.folded_lines.items()}
+        for record in self.stalls.values():
+            _add_line_shares(out, record)
+        return out
+
+    def hotspots(self) -> List[Hotspot]:
+        """As SessionStore.hotspots(): handlers by the time their callbacks held the reactor, longest first."""
+        nested = self.nested_handler_sites()
+        by_site = self.handler_histograms(nested)
         sampled: Set[int] = set()
         skip = self._app_frame_skip(nested)
         app_frames = {id(record): self._app_frames(record, skip) for record in self.stalls.values()}
@@ -305,6 +329,17 @@ class Model:
             )
         out.sort(key=lambda spot: (-spot.total_ns, spot.site))
         return out
+
+
+def _add_line_shares(totals: Dict[Line, List[int]], record: StallRecord) -> None:
+    """Adds one stalled callback to per-line [stalls, held ns] totals (line_stalls)."""
+    for line, (_samples, held) in record.line_shares().items():
+        total = totals.get(line)
+        if total is None:
+            totals[line] = [1, held]
+        else:
+            total[0] += 1
+            total[1] += held
 
 
 def from_recording(data: bytes) -> Model:

@@ -41,6 +41,9 @@ class Recorder:
         self.idle_ns = 0
         self.lag_times = array("q")
         self.lags = array("q")
+        # Per loop pass, the time from the poller's return to its next call (ns; Synapse's tick time): kept only
+        # when metrics are served (metrics.py), else None and never touched.
+        self.ticks: Optional[array] = None
         self.stall_samples: List[StallSample] = []
         self.samples_limit = 100_000
         self.samples_dropped = 0
@@ -65,6 +68,15 @@ class Recorder:
         del self.lag_times[:n], self.lags[:n]
         return times, lags
 
+    def take_ticks(self) -> array:
+        ticks = self.ticks
+        if ticks is None:
+            return array("q")
+        n = len(ticks)
+        part = ticks[:n]
+        del ticks[:n]
+        return part
+
     def take_stall_samples(self) -> List[StallSample]:
         samples = self.stall_samples
         n = len(samples)
@@ -82,5 +94,7 @@ class Recorder:
         """In a forked child: the parent's unsent data is the parent's to send."""
         del self.events[:]
         del self.lag_times[:], self.lags[:]
+        if self.ticks is not None:
+            del self.ticks[:]
         del self.stall_samples[:]
         self.current = None

@@ -13,6 +13,7 @@ from reactorscope import wire
 from reactorscope.console import warn
 from reactorscope.gauges import read_gauges
 from reactorscope.recorder import EVENT_FIELDS, Recorder, StallSample
+from reactorscope.metrics import MetricsView
 from reactorscope.model import Model
 from reactorscope.sites import SiteTable
 from reactorscope.transport import Peer
@@ -31,6 +32,7 @@ class Sender:
         model: Optional[Model] = None,
         reactor: Callable[[], Any] = lambda: None,
         before_flush: Callable[[int], None] = lambda now: None,
+        metrics: Optional[MetricsView] = None,
     ) -> None:
         self.rec = rec
         self.sites = sites
@@ -39,7 +41,9 @@ class Sender:
         self.gauge_interval_ns = gauge_interval_ns
         self.connection = connection  # a transport.Connector or transport.Listener, or None
         self.recording = recording
-        self.model = model  # fed what is encoded, for --report and --fail-over
+        self.model = model  # fed what is encoded, for --report, --fail-over and --metrics
+        self.metrics = metrics  # its loop figures are fed here too; a scrape reads both under model_lock
+        self.model_lock = metrics.lock if metrics is not None else threading.Lock()
         self.reactor = reactor
         # Called with the time first in each flush: loop lag reports the instants an idle reactor slept through.
         self.before_flush = before_flush
@@ -100,6 +104,7 @@ class Sender:
         events = rec.take_events()
         lag_times, lags = rec.take_lags()
         samples = rec.take_stall_samples()
+        ticks = rec.take_ticks()
         now = rec.now() - rec.origin
 
         n = len(events) // EVENT_FIELDS
@@ -123,10 +128,14 @@ class Sender:
                 end += len(frame)
                 events_frames.append((min(wire.EVENTS_PER_FRAME, n - i * wire.EVENTS_PER_FRAME), end))
             if self.model is not None:
-                self.model.add_events(site_ids, kinds, starts, durations)
+                with self.model_lock:
+                    self.model.add_events(site_ids, kinds, starts, durations)
         if samples:
             body.extend(self._stall_frames(samples))
         body.extend(self._loop_frame(now, lag_times, lags))
+        if self.metrics is not None:
+            with self.model_lock:
+                self.metrics.loop.add_samples(lags, ticks)
         gauges = now - self._last_gauges >= self.gauge_interval_ns or goodbye is not None
         if gauges:
             self._last_gauges = now
@@ -172,8 +181,9 @@ class Sender:
         for start, site, kind, t, stack in samples:
             by_callback.setdefault((start, site, kind), []).append((t, stack))
         if self.model is not None:
-            for (start, site, kind), group in by_callback.items():
-                self.model.add_stall(start, site, kind, group)
+            with self.model_lock:
+                for (start, site, kind), group in by_callback.items():
+                    self.model.add_stall(start, site, kind, group)
         return [wire.encode_stall(start, site, kind, group) for (start, site, kind), group in by_callback.items()]
 
     def _loop_frame(self, now: int, lag_times: array, lags: array) -> List[bytes]:
@@ -190,4 +200,7 @@ class Sender:
             return []
         window = now - start
         busy = max(0, window - d_idle)
+        if self.metrics is not None:
+            with self.model_lock:
+                self.metrics.loop.add_window(now, window, busy, d_iterations)
         return [wire.encode_loop(start, now, d_iterations, busy, min(d_idle, window), lag_times, lags)]

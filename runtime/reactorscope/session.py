@@ -20,7 +20,9 @@ from reactorscope.console import say, warn
 from reactorscope.defer_hooks import DeferHooks
 from reactorscope.reactor_hooks import ReactorHooks
 from reactorscope.recorder import Recorder
-from reactorscope import report
+from reactorscope import prometheus_registry, report
+from reactorscope.exposition import MetricsServer
+from reactorscope.metrics import METRICS_STALLS_KEPT, MetricsView
 from reactorscope.model import Model
 from reactorscope.sender import Sender
 from reactorscope.sites import SiteTable
@@ -51,7 +53,16 @@ class Session:
         self.asyncio_hooks = AsyncioHooks(self.rec, self.sites)
         self.web_hooks = WebHooks(self.rec, self.sites, self.user_code, app_code)
         # The hotspots model the report and --fail-over read: the server's, fed the same frames (model.py).
-        self.model = Model(self.user_code) if settings.needs_summary else None
+        # --metrics reads it too (metrics.py), with the loop's figures the sender hands it.
+        self.model = Model(self.user_code) if settings.needs_summary or settings.metrics else None
+        if self.model is not None and not settings.needs_summary:
+            self.model.stalls_kept = METRICS_STALLS_KEPT  # metrics only: older stalls fold into per-line totals
+        self.metrics: Optional[MetricsView] = None
+        if settings.metrics and self.model is not None:
+            self.metrics = MetricsView(self.model, self.sites, self.rec, lambda: self.reactor_hooks.reactor,
+                                       lambda: self.sender.meta)
+        self.metrics_server: Optional[MetricsServer] = None
+        self.registry_collector: Any = None
         self.connection: Any = Connector(settings.connect, settings.token) if settings.connect else None
         limit = None if settings.record_limit_mb is None else int(settings.record_limit_mb * 1e6)
         self.recording: Optional[Peer] = record_peer(settings.record, limit) if settings.record else None
@@ -66,6 +77,7 @@ class Session:
             model=self.model,
             reactor=lambda: self.reactor_hooks.reactor,
             before_flush=self.reactor_hooks.lag.catch_up,
+            metrics=self.metrics,
         )
         self.watchdog = Watchdog(
             self.rec,
@@ -162,6 +174,15 @@ class Session:
             warn(attach_hint(self.connection.address, self.announcement))
         self.sender.start()
         self.watchdog.start()
+        if self.metrics is not None and self.settings.metrics:
+            try:
+                self.metrics_server = MetricsServer(self.settings.metrics, self.metrics)
+                self.metrics_server.start()
+                warn(f"Prometheus metrics on {self.metrics_server.url}")
+            except OSError as error:
+                self.metrics_server = None
+                warn(f"could not serve metrics on {self.settings.metrics} ({error.strerror or error}); the app runs on")
+            self.registry_collector = prometheus_registry.register(self.metrics)  # the app's own /metrics too
 
     def _after_fork_in_child(self) -> None:
         """Threads do not survive a fork; the parent's unsent data, connection and recording stay the parent's.
@@ -180,10 +201,14 @@ class Session:
             peer.alive = False  # drop without shutdown(): that would cut the parent's connection too
         if isinstance(self.connection, Listener):
             self.connection = self.sender.connection = None
+        if self.metrics_server is not None:
+            self.metrics_server.forget_after_fork()  # the parent's thread serves it; the child's copy closes
+            self.metrics_server = None
         if forked_while_running:
             self.closed = True  # close() at the child's exit does nothing
             self.rec.limit = 0  # the hooks' events are dropped at once, never kept
             self.rec.samples_limit = 0
+            self.rec.ticks = None  # nor are tick times kept, with no sender to take them
             self.connection = self.sender.connection = None
             self.recording = self.sender.recording = None
             self.announcement = None  # the parent's announce file is the parent's to remove
@@ -198,6 +223,10 @@ class Session:
         try:
             self.watchdog.stop()
             self.sender.stop()
+            if self.metrics_server is not None:
+                self.metrics_server.close()
+                self.metrics_server = None
+            prometheus_registry.unregister(self.registry_collector)
             self.sender.flush(goodbye=(exit_code, reason) if exit_code is not None else None)
             if self.connection is not None:
                 self.connection.close()
@@ -239,6 +268,9 @@ class Session:
         self.web_hooks.uninstall()
         self.watchdog.stop()
         self.sender.stop()
+        if self.metrics_server is not None:
+            self.metrics_server.close()
+            self.metrics_server = None
 
 
 def attach_hint(address: str, announcement: Optional[str]) -> str:

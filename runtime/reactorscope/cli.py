@@ -111,7 +111,11 @@ def export_command(options: argparse.Namespace) -> int:
     if not os.path.isfile(options.recording):
         print(f"reactorscope export: no such recording: {options.recording}", file=sys.stderr)
         return 2
-    written = export(options.recording, options.format, options.output)
+    try:
+        written = export(options.recording, options.format, options.output)
+    except (ValueError, OSError) as error:
+        print(f"reactorscope export: {error}", file=sys.stderr)
+        return 2
     print(json.dumps({"output": options.output, "format": options.format, **written}))
     return 0
 

@@ -143,3 +143,15 @@ def test_nested_events_of_no_recorded_callback_get_their_own_lane_and_a_full_pen
 def test_an_unknown_format_is_refused(tmp_path, fmt):
     result = run_python(["-m", "reactorscope", "export", str(RECORDING), "--format", fmt, "-o", os.devnull])
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_the_recording_is_never_written_over_and_an_unwritable_output_is_said(tmp_path):
+    copy = tmp_path / "run.rsrec"
+    copy.write_bytes(RECORDING.read_bytes())
+    link = tmp_path / "same.json"
+    link.symlink_to(copy)
+    result = run_python(["-m", "reactorscope", "export", str(copy), "--format", "chrome", "-o", str(link)])
+    assert result.returncode == 2 and "is the recording itself" in result.stderr
+    assert copy.read_bytes() == RECORDING.read_bytes()
+    result = run_python(["-m", "reactorscope", "export", str(copy), "--format", "chrome", "-o", str(tmp_path / "no" / "dir.json")])
+    assert result.returncode == 2 and "No such file or directory" in result.stderr and "Traceback" not in result.stderr

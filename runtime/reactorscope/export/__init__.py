@@ -15,6 +15,8 @@ FORMATS = ("perfetto", "chrome", "speedscope")
 def export(recording: Union[str, "os.PathLike[str]"], fmt: str, output: Union[str, "os.PathLike[str]"]) -> Dict[str, object]:
     """Writes ``recording`` to ``output`` in ``fmt``; returns what was written (counts by kind of event) and, for
     a damaged or cut recording, where it stopped (what decoded before stands, as everywhere)."""
+    if os.path.exists(output) and os.path.samefile(recording, output):
+        raise ValueError(f"{os.fspath(output)} is the recording itself: writing there would destroy it")
     reader = reading.Reader()
     items = reader.items_of_file(recording)
     if fmt == "perfetto":

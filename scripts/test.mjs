@@ -8,6 +8,7 @@
 //   trial         Twisted's own trial modules bare and under the shim, on both (scripts/trial-compare.py):
 //                 one pass per test with the same outcome, one failure per test whose outcome differs
 //   integration   Mocha inside a real VS Code extension host (code-server + headless Chromium)
+//   viewers       the exports opened in speedscope's offline build in headless Chromium (test/viewers/)
 //   demo          `npm run demo`'s code-server path, stopping after its check that the extension is active
 // `npm test -- unit python` runs only the named groups (setup and build still run); `--grep PATTERN` runs only
 // the host tests whose title matches.
@@ -22,7 +23,7 @@ const argv = process.argv.slice(2);
 const grepAt = argv.indexOf('--grep');
 const grep = grepAt >= 0 ? argv[grepAt + 1] : undefined;
 const groups = grepAt >= 0 ? [...argv.slice(0, grepAt), ...argv.slice(grepAt + 2)] : argv;
-const GROUPS = ['checks', 'unit', 'fuzz', 'python', 'trial', 'integration', 'demo'];
+const GROUPS = ['checks', 'unit', 'fuzz', 'python', 'trial', 'integration', 'viewers', 'demo'];
 const unknown = groups.filter((group) => !GROUPS.includes(group));
 if (unknown.length) {
   console.error(`unknown test group ${unknown.join(', ')}: the groups are ${GROUPS.join(', ')}`);
@@ -161,6 +162,8 @@ if (built && wanted('integration')) {
   suite('integration (VS Code host)', process.execPath, ['dist-test/integration/runTest.js', json, ...(grep ? ['--grep', grep] : [])], () =>
     existsSync(json) ? hostCounts(json) : undefined);
 }
+
+if (wanted('viewers')) check('viewers (speedscope and Chrome exports in speedscope, headless Chromium)', process.execPath, ['test/viewers/speedscope.mjs']);
 
 // Last, because packaging makes a production build over dist/: the .vsix a user would install, installed
 // into code-server and checked in a browser to activate (the path `npm run demo` takes without a desktop code).

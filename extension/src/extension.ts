@@ -14,6 +14,8 @@ import { slowest } from './slowest';
 import { TelemetryModel } from './model';
 import { registerDebugger } from './debugAdapter';
 import { askLaunchSpec } from './askLaunch';
+import { EXPORT_FORMATS, type ExportFormat, exportSummary, runExport } from './exportRecording';
+import { resolveInterpreter } from './interpreter';
 import { AppRunner, launchLabel, type LaunchSpec, outputChannelSink, type RunningApp } from './run';
 import { readSettings, serverSettings } from './settings';
 import { registerStatusBar } from './statusBar';
@@ -109,6 +111,29 @@ export async function activate(context: vscode.ExtensionContext): Promise<Reacto
       return await server.openRecording(picked.fsPath);
     } catch (error) {
       void vscode.window.showErrorMessage(notificationText(`Reactor Scope: could not open ${picked.fsPath}: ${error instanceof Error ? error.message : String(error)}`));
+      return undefined;
+    }
+  });
+  // Arguments (a recording, a format id, an output file) skip the pickers: for tests and other extensions.
+  registerCommand(context, Commands.exportRecording, async (file?: vscode.Uri, formatId?: ExportFormat['id'], target?: vscode.Uri) => {
+    const picked =
+      file ?? (await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Export a Reactor Scope recording', defaultUri: recordings }))?.[0];
+    if (!picked) return undefined;
+    const format = EXPORT_FORMATS.find((f) => f.id === formatId) ??
+      (await vscode.window.showQuickPick(EXPORT_FORMATS.map((f) => ({ label: f.label, detail: f.detail, format: f })), { title: 'Export as' }))?.format;
+    if (!format) return undefined;
+    const output = target ?? (await vscode.window.showSaveDialog({
+      title: `Export ${path.basename(picked.fsPath)} as ${format.label}`,
+      defaultUri: vscode.Uri.file(`${picked.fsPath.replace(/\.rsrec$/, '')}.${format.extension}`),
+    }));
+    if (!output) return undefined;
+    const interpreter = await resolveInterpreter(picked);
+    try {
+      const result = await runExport(interpreter.path, context.asAbsolutePath('runtime'), picked.fsPath, format.id, output.fsPath);
+      void vscode.window.showInformationMessage(notificationText(`Reactor Scope: ${exportSummary(result)}`));
+      return result;
+    } catch (error) {
+      void vscode.window.showErrorMessage(notificationText(`Reactor Scope: could not export ${picked.fsPath}: ${error instanceof Error ? error.message : String(error)}`));
       return undefined;
     }
   });

@@ -8,6 +8,7 @@ export const Commands = {
   attach: 'reactorscope.attach',
   stop: 'reactorscope.stop',
   openRecording: 'reactorscope.openRecording',
+  exportRecording: 'reactorscope.exportRecording',
   clear: 'reactorscope.clear',
   goToSlowestHandler: 'reactorscope.goToSlowestHandler',
   showTimeline: 'reactorscope.showTimeline',

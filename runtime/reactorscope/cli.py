@@ -3,6 +3,7 @@
     python -m reactorscope run [options] SCRIPT [ARGS...]
     python -m reactorscope run [options] -m MODULE [ARGS...]     (twist: -m twisted ...; twistd: -m twisted.scripts.twistd ...)
     python -m reactorscope info
+    python -m reactorscope export RECORDING --format perfetto|chrome|speedscope -o FILE
 """
 from __future__ import annotations
 
@@ -113,6 +114,21 @@ def run_command(argv: List[str]) -> int:
     return run(settings, target)
 
 
+def export_command(options: argparse.Namespace) -> int:
+    from reactorscope.export import export  # deferred: only this command needs it
+
+    if not os.path.isfile(options.recording):
+        print(f"reactorscope export: no such recording: {options.recording}", file=sys.stderr)
+        return 2
+    try:
+        written = export(options.recording, options.format, options.output)
+    except (ValueError, OSError) as error:
+        print(f"reactorscope export: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps({"output": options.output, "format": options.format, **written}))
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "run":
@@ -124,7 +140,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", help="run a script or module with the reactor instrumented (see: run --help)")
     commands.add_parser("info", help="print this package's, Python's and Twisted's versions as JSON")
+    exporting = commands.add_parser("export", help="write a recording in a format other viewers open")
+    exporting.add_argument("recording", metavar="RECORDING", help="a recording (--record FILE, or one the editor kept)")
+    exporting.add_argument("--format", required=True, choices=("perfetto", "chrome", "speedscope"),
+                           help="perfetto: protobuf trace (ui.perfetto.dev); chrome: Trace Event JSON; speedscope: its JSON")
+    exporting.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write it")
     parsed = parser.parse_args(args)
+    if parsed.command == "export":
+        return export_command(parsed)
     if parsed.command == "info":
         print(json.dumps(environment_info()))
         return 0

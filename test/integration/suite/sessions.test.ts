@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { ExportResult } from '../../../extension/src/exportRecording';
 import { activated, extension, waitFor } from './helpers';
 
 function runPython(args: string[]): Promise<number | null> {
@@ -49,6 +50,26 @@ describe('sessions: recordings, attach, clear', () => {
     const session = (await api.sessions()).find((s) => s.id === id);
     assert.match(session?.problem ?? '', /source file\(s\) are not on this machine, e\.g\. .*elsewhere_app\.py/);
     assert.ok((session?.eventsStored ?? 0) > 0, 'the data is there all the same');
+  });
+
+  it('exports a recording in every format through Export Recording..., as the runtime writes them', async () => {
+    await activated();
+    const root = extension().extensionPath;
+    const recording = vscode.Uri.file(path.join(root, 'test/fixtures/hotspots/recording.rsrec'));
+    const written = new Map<string, ExportResult>();
+    for (const format of ['perfetto', 'chrome', 'speedscope'] as const) {
+      const output = vscode.Uri.file(path.join(work, `golden.${format}`));
+      const result = await vscode.commands.executeCommand<ExportResult | undefined>('reactorscope.exportRecording', recording, format, output);
+      assert.ok(result, format);
+      assert.equal(result.output, output.fsPath);
+      assert.ok(existsSync(output.fsPath), output.fsPath);
+      written.set(format, result);
+    }
+    const document = JSON.parse(readFileSync(path.join(work, 'golden.speedscope'), 'utf8')) as { profiles: { events?: unknown[] }[] };
+    const slices = written.get('speedscope')?.slices ?? 0;
+    assert.ok(slices > 0);
+    assert.equal(document.profiles[0]?.events?.length, 2 * slices, 'each callback opened and closed');
+    assert.deepEqual([...written.values()].map((r) => [r.slices, r.samples]), [...written.values()].map(() => [slices, written.get('speedscope')?.samples]));
   });
 
   it('attaches to an app started with --listen', async () => {

@@ -150,6 +150,8 @@ def run_trial(name: str, command: List[str], workdir: Path, runtime: Path) -> Ru
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(runtime), os.environ.get("PYTHONPATH", "")]))}
     for variable in ("REACTORSCOPE", "REACTORSCOPE_TOKEN"):
         env.pop(variable, None)
+    # A run that crashes (a signal) prints every thread's Python stack, both runs alike.
+    env["PYTHONFAULTHANDLER"] = "1"
     started = time.monotonic()
     result = subprocess.run(
         command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -182,6 +184,9 @@ def compare_once(label: str, python: str, runtime: Path, base: Path, trial_args:
               f"{run.summary or 'no summary'}", flush=True)
         if not run.outcomes:
             problems.append(f"the {run.name} run printed no test outcome:\n{run.output[-3000:]}")
+        elif run.status < 0:  # killed by a signal part way: what it printed last, the fault handler's stacks among it
+            problems.append(f"the {run.name} run ended by signal {-run.status} after {len(run.outcomes)} tests; it "
+                            f"printed last:\n{run.output[-6000:]}")
     if bare.status != shim.status:
         problems.append(f"exit status differs: bare {bare.status}, shim {shim.status}")
     if not recorded:

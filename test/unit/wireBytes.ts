@@ -3,16 +3,12 @@
  * runtime/reactorscope/wire.py). Only what the decoder and recording tests need: the preamble, any frame, META
  * and EVENTS payloads.
  */
-import { FrameType, HEADER_SIZE, MAGIC, PREAMBLE_SIZE, VERSION } from '../../protocol/wire';
+import { encodePreamble, FrameType, HEADER_SIZE, PREAMBLE_SIZE } from '../../protocol/wire';
 
-export function preamble(): Uint8Array {
-  const out = new Uint8Array(PREAMBLE_SIZE);
-  for (let i = 0; i < MAGIC.length; i++) out[i] = MAGIC.charCodeAt(i);
-  new DataView(out.buffer).setUint16(MAGIC.length, VERSION, true);
-  return out;
-}
+/** The preamble, as protocol/wire.ts encodes it. */
+export const preamble = encodePreamble;
 
-/** A frame: header (length, type, reserved) and payload. */
+/** A frame: header (length, type, reserved) and payload, of any size (encodeFrame refuses one over the limit). */
 export function frameBytes(type: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(HEADER_SIZE + payload.byteLength);
   const view = new DataView(out.buffer);
